@@ -1,0 +1,87 @@
+"""The `chutes-mcp` command: parsing and wiring only; each command's work lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from chutes_mcp import __version__
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port between 0 and 65535, got {value}")
+    return value
+
+
+def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "sim",
+        help="run the local Chutes simulator (offline, no credits spent)",
+        description=(
+            "Serve the Chutes HTTP contract on one loopback port: llm (/v1/models, /v1/chat/completions), "
+            "embed (/embed/v1/embeddings), per-chute hosts (/chute/<slug>/v1/...), and api "
+            "(/api/users/me, /api/idp/...). Faults are scripted with the X-Sim-Fault header or POST /_sim/scenario."
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8089, help="port to bind; 0 picks a free one (default 8089)")
+    p.add_argument(
+        "--catalog", metavar="FILE", help="a /v1/models JSON capture to serve instead of the bundled one"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed mixed into every generation (default 0)")
+    p.add_argument("--ttft-ms", type=_positive_int, default=0, help="time to first token in ms (default 0)")
+    p.add_argument(
+        "--tokens-per-s",
+        type=_positive_int,
+        default=0,
+        help="streaming speed; 0 means unthrottled (default 0)",
+    )
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chutes-mcp",
+        description="Chutes (chutes.ai) for every MCP client: an MCP server, a CLI and an offline simulator.",
+    )
+    parser.add_argument("--version", action="version", version=f"chutes-mcp {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_sim(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    if args.command == "sim":
+        from chutes_mcp import log
+        from chutes_mcp.sim.runner import SimOptions, run
+
+        log.configure(args.log_level)
+        return run(
+            SimOptions(
+                host=args.host,
+                port=args.port,
+                catalog_path=args.catalog,
+                seed=args.seed,
+                ttft_ms=args.ttft_ms,
+                tokens_per_s=args.tokens_per_s,
+            )
+        )
+    parser.error(f"unknown command {args.command!r}")
