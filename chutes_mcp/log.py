@@ -14,6 +14,20 @@ import structlog
 LogFormat = Literal["console", "json"]
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the time of each write.
+
+    Binding the stream object once would keep writing to a stream that was swapped out and closed
+    since (pytest's capture, an embedding program's redirect).
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str = "INFO", fmt: LogFormat = "console") -> None:
     """Route structlog and the standard `logging` module (uvicorn, mcp) to stderr in one format."""
     numeric = logging.getLevelNamesMapping().get(level.upper())
@@ -30,10 +44,10 @@ def configure(level: str = "INFO", fmt: LogFormat = "console") -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_CurrentStderr())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],

@@ -1,0 +1,88 @@
+"""What the simulator saw, for tests and benchmarks: `GET /_sim/stats`."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict, deque
+from typing import Any
+
+_RATE_WINDOW_S = 60.0
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.requests_by_model: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.requests_by_user: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()
+        self.faults_served: Counter[str] = Counter()
+        self.streams_open = 0
+        self.streams_peak = 0
+        self.streams_completed = 0
+        self.streams_closed_early = 0
+        self.tcp_connections = 0
+        self._arrivals: deque[float] = deque()
+        self._peak_per_1s = 0
+        self._peak_per_60s = 0
+
+    def record_request(self, route: str, model: str | None = None, user: str | None = None) -> None:
+        self.requests[route] += 1
+        if model is not None:
+            self.requests_by_model[route][model] += 1
+        if user is not None:
+            self.requests_by_user[user] += 1
+        self._record_arrival(time.monotonic())
+
+    def _record_arrival(self, now: float) -> None:
+        # Peak arrival rates show whether a client-side rate limiter held: a real Chutes edge bans bursts.
+        arrivals = self._arrivals
+        arrivals.append(now)
+        while arrivals and arrivals[0] <= now - _RATE_WINDOW_S:
+            arrivals.popleft()
+        self._peak_per_60s = max(self._peak_per_60s, len(arrivals))
+        in_last_second = 0
+        for stamp in reversed(arrivals):
+            if stamp <= now - 1.0:
+                break
+            in_last_second += 1
+        self._peak_per_1s = max(self._peak_per_1s, in_last_second)
+
+    def record_status(self, status: int) -> None:
+        self.statuses[status] += 1
+
+    def record_fault(self, name: str) -> None:
+        self.faults_served[name] += 1
+
+    def stream_opened(self) -> None:
+        self.streams_open += 1
+        self.streams_peak = max(self.streams_peak, self.streams_open)
+
+    def stream_closed(self, *, completed: bool) -> None:
+        self.streams_open -= 1
+        if completed:
+            self.streams_completed += 1
+        else:
+            self.streams_closed_early += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "requests": {
+                route: {"total": total, "by_model": dict(self.requests_by_model.get(route, {}))}
+                for route, total in self.requests.items()
+            },
+            "requests_by_user": dict(self.requests_by_user),
+            "statuses": {str(status): count for status, count in self.statuses.items()},
+            "faults_served": dict(self.faults_served),
+            "streams": {
+                "open": self.streams_open,
+                "peak": self.streams_peak,
+                "completed": self.streams_completed,
+                "closed_early": self.streams_closed_early,
+            },
+            "tcp_connections": self.tcp_connections,
+            "peak_requests_per_1s": self._peak_per_1s,
+            "peak_requests_per_60s": self._peak_per_60s,
+        }
