@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from chutes_mcp import __version__
+from chutes_mcp import __version__, log
 
 
 def _positive_int(text: str) -> int:
@@ -52,6 +52,22 @@ def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
 
 
+def _add_login(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    login = sub.add_parser(
+        "login",
+        help="sign in with Chutes (OAuth, PKCE) and store the tokens",
+        description=(
+            "Open the Chutes sign-in page, receive the redirect on CHUTES_OAUTH_REDIRECT_URI "
+            "(default http://127.0.0.1:1456/oauth-callback) and store the tokens in a 0600 file in the user "
+            "config directory. Needs CHUTES_CLIENT_ID. Without a browser, paste the redirect URL when asked."
+        ),
+    )
+    login.add_argument("--no-browser", action="store_true", help="print the URL and ask for the redirect URL")
+    logout = sub.add_parser("logout", help="revoke the stored Chutes sign-in and delete its token file")
+    for p in (login, logout):
+        p.add_argument("--config", metavar="FILE", help="TOML settings file (default: $CHUTES_MCP_CONFIG)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chutes-mcp",
@@ -60,28 +76,46 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"chutes-mcp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_sim(sub)
+    _add_login(sub)
     return parser
 
 
+def _run_sim(args: argparse.Namespace) -> int:
+    from chutes_mcp.sim.runner import SimOptions, run
+
+    log.configure(args.log_level)
+    return run(
+        SimOptions(
+            host=args.host,
+            port=args.port,
+            catalog_path=args.catalog,
+            seed=args.seed,
+            ttft_ms=args.ttft_ms,
+            tokens_per_s=args.tokens_per_s,
+        )
+    )
+
+
+def _run_account(args: argparse.Namespace) -> int:
+    from chutes_mcp.commands import account
+
+    return account.run(args)
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "sim": _run_sim,
+    "login": _run_account,
+    "logout": _run_account,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before anything can log: unconfigured structlog would print to stdout, which stdio MCP owns.
+    log.configure("WARNING")
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
+    command = _COMMANDS.get(args.command)
+    if command is None:
         parser.print_help(sys.stderr)
         return 2
-    if args.command == "sim":
-        from chutes_mcp import log
-        from chutes_mcp.sim.runner import SimOptions, run
-
-        log.configure(args.log_level)
-        return run(
-            SimOptions(
-                host=args.host,
-                port=args.port,
-                catalog_path=args.catalog,
-                seed=args.seed,
-                ttft_ms=args.ttft_ms,
-                tokens_per_s=args.tokens_per_s,
-            )
-        )
-    parser.error(f"unknown command {args.command!r}")
+    return command(args)

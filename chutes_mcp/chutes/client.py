@@ -1,0 +1,442 @@
+"""`ChutesClient`: every call to Chutes goes through here.
+
+Per request: rate limiter, then circuit breaker (invocations), then the HTTP call over the shared pool,
+then typed errors. Retries wrap whole attempts and stop as soon as a stream has produced content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import anyio
+import httpx2
+
+from chutes_mcp.chutes.auth import Credentials, credentials_from_settings
+from chutes_mcp.chutes.breaker import BreakerRegistry, BreakerSnapshot, CircuitBreaker
+from chutes_mcp.chutes.completions import ChunkDecoder, result_from_completion
+from chutes_mcp.chutes.errors import (
+    AuthInvalidError,
+    BadRequestError,
+    ChutesError,
+    ChutesTimeoutError,
+    NetworkError,
+    UpstreamError,
+    error_from_response,
+    error_from_stream_line,
+)
+from chutes_mcp.chutes.http import InsecureCredentialError, build_http_client
+from chutes_mcp.chutes.ratelimit import LimiterState, RateLimiter
+from chutes_mcp.chutes.request import ChatRequest, build_chat_body
+from chutes_mcp.chutes.retry import RetryPolicy, with_retries
+from chutes_mcp.chutes.sse import DoneMarker, MalformedStreamError, SSEItem, SSEParser
+from chutes_mcp.chutes.types import (
+    ChatEvent,
+    ChatResult,
+    EmbedResult,
+    QuotaHeaders,
+    QuotaUsage,
+    ResponseMeta,
+    RetryRecord,
+    TextDelta,
+    Usage,
+)
+from chutes_mcp.config import Settings
+from chutes_mcp.log import get_logger
+
+INVOCATION_ID_HEADER = "x-chutes-invocationid"
+log = get_logger(__name__)
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """One overall deadline for a call, retries and waits included, reported as a typed `timeout`."""
+    try:
+        with anyio.fail_after(max(seconds, 0.0)):
+            yield
+    except TimeoutError:
+        raise ChutesTimeoutError(f"no complete answer within {seconds:g} s") from None
+
+
+def _meta(headers: Mapping[str, str], retries: tuple[RetryRecord, ...]) -> ResponseMeta:
+    return ResponseMeta(
+        invocation_id=headers.get(INVOCATION_ID_HEADER),
+        quota=QuotaHeaders.from_headers(headers),
+        attempts=len(retries) + 1,
+        retries=retries,
+    )
+
+
+async def _json_body(response: httpx2.Response) -> Any:
+    try:
+        return json.loads(await response.aread())
+    except ValueError:
+        raise UpstreamError(
+            f"Chutes answered {response.status_code} with a body that is not JSON",
+            status=response.status_code,
+            retryable=True,
+            invocation_id=response.headers.get(INVOCATION_ID_HEADER),
+        ) from None
+
+
+class _LiveStream:
+    """One open SSE response, decoded into chat events; every error keeps the text produced so far."""
+
+    def __init__(self, response: httpx2.Response, model: str) -> None:
+        self.response = response
+        self._lines = response.aiter_lines()
+        self._parser = SSEParser()
+        self.decoder = ChunkDecoder(model)
+        self._text: list[str] = []
+        self.started = False
+        self.finished = False
+        self.invocation_id = response.headers.get(INVOCATION_ID_HEADER)
+
+    def _fail(self, error: ChutesError) -> ChutesError:
+        error.partial_text = "".join(self._text)
+        if self.started:
+            # The client never retries after content; the partial answer travels with the error.
+            error.retryable = False
+        return error
+
+    async def next_events(self) -> list[ChatEvent] | None:
+        """The events of the next line(s); None once the stream ended cleanly."""
+        while not self.finished:
+            items: list[SSEItem | None]
+            try:
+                line = await self._lines.__anext__()
+                items = list(self._parser.feed(line))
+            except StopAsyncIteration:
+                items = [*self._parser.close(), None]
+            except httpx2.TimeoutException:
+                raise self._fail(
+                    ChutesTimeoutError("the stream stalled", invocation_id=self.invocation_id)
+                ) from None
+            except httpx2.TransportError as exc:
+                raise self._fail(
+                    NetworkError(
+                        f"the stream broke off: {type(exc).__name__}", invocation_id=self.invocation_id
+                    )
+                ) from None
+            except MalformedStreamError as exc:
+                raise self._fail(
+                    UpstreamError(str(exc), retryable=True, invocation_id=self.invocation_id)
+                ) from None
+            events = self._decode(items)
+            if events:
+                return events
+        return None
+
+    def _decode(self, items: Sequence[SSEItem | None]) -> list[ChatEvent]:
+        events: list[ChatEvent] = []
+        for item in items:
+            if isinstance(item, DoneMarker):
+                self.finished = True
+            elif item is None:  # end of body without [DONE]
+                if self.decoder.finish_reason is None:
+                    raise self._fail(
+                        NetworkError(
+                            "the stream ended before the answer was complete",
+                            invocation_id=self.invocation_id,
+                        )
+                    )
+                self.finished = True
+            elif "error" in item and not item.get("choices"):
+                error = error_from_stream_line(item, invocation_id=self.invocation_id)
+                error.retryable = error.retryable or not self.started
+                raise self._fail(error)
+            else:
+                for event in self.decoder.feed(item):
+                    self.started = True
+                    if isinstance(event, TextDelta):
+                        self._text.append(event.text)
+                    events.append(event)
+        return events
+
+
+class ChutesClient:
+    """The Chutes client of one process: one HTTP pool, one rate limiter, one breaker per model."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http: httpx2.AsyncClient | None = None,
+        credentials: Credentials | None = None,
+    ) -> None:
+        self.settings = settings
+        self._owns_http = http is None
+        self._http = http if http is not None else build_http_client(settings)
+        self.credentials = (
+            credentials if credentials is not None else credentials_from_settings(settings, self._http)
+        )
+        self.limiter = RateLimiter(settings.rate_limit_rpm, settings.burst)
+        self.breakers = BreakerRegistry()
+        self._policy = RetryPolicy(max_retries=settings.max_retries)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    @property
+    def http(self) -> httpx2.AsyncClient:
+        return self._http
+
+    def limiter_state(self) -> LimiterState:
+        return self.limiter.state()
+
+    def breaker_states(self) -> list[BreakerSnapshot]:
+        return self.breakers.snapshots()
+
+    # -- one HTTP exchange ------------------------------------------------------------------------
+
+    async def _exchange(
+        self, method: str, url: str, *, token: str | None, body: Any, headers: Mapping[str, str], stream: bool
+    ) -> httpx2.Response:
+        await self.limiter.acquire()
+        request_headers = dict(headers)
+        if token is not None:
+            request_headers["Authorization"] = f"Bearer {token}"
+        request = self._http.build_request(method, url, json=body, headers=request_headers)
+        try:
+            response = await self._http.send(request, stream=stream)
+        except httpx2.TimeoutException as exc:
+            raise ChutesTimeoutError(f"{type(exc).__name__} calling {request.url.host}") from None
+        except httpx2.TransportError as exc:
+            raise NetworkError(f"{type(exc).__name__} calling {request.url.host}") from None
+        except InsecureCredentialError as exc:
+            raise BadRequestError(str(exc), hint="Use an https:// base URL.") from None
+        log.debug(
+            "chutes.http",
+            method=method,
+            host=request.url.host,
+            path=request.url.path,
+            status=response.status_code,
+            invocation_id=response.headers.get(INVOCATION_ID_HEADER),
+        )
+        return response
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        authenticate: bool = True,
+    ) -> httpx2.Response:
+        """One attempt; a 401 on an OAuth token triggers one refresh and one resend."""
+        headers = headers or {}
+        token = await self.credentials.bearer() if authenticate else None
+        response = await self._exchange(method, url, token=token, body=body, headers=headers, stream=stream)
+        if response.status_code == 401 and token is not None:
+            fresh = await self.credentials.after_unauthorized(token)
+            if fresh is not None and fresh != token:
+                await response.aclose()
+                response = await self._exchange(
+                    method, url, token=fresh, body=body, headers=headers, stream=stream
+                )
+        if response.status_code >= 300:
+            content = await response.aread()
+            await response.aclose()
+            invocation_id = response.headers.get(INVOCATION_ID_HEADER)
+            if response.status_code < 400:
+                raise UpstreamError(
+                    f"unexpected redirect ({response.status_code}) to {response.headers.get('location', '?')}",
+                    status=response.status_code,
+                    hint="Redirects are not followed so credentials stay with the configured host; "
+                    "check the base URLs.",
+                )
+            raise error_from_response(
+                response.status_code, content, response.headers, invocation_id=invocation_id
+            )
+        return response
+
+    def _invocation_headers(self, tee_only: bool) -> dict[str, str]:
+        return {"X-TEE-Only": "true"} if tee_only or self.settings.tee_only else {}
+
+    async def _guarded(self, breaker: CircuitBreaker | None, attempt: Any) -> Any:
+        if breaker is not None:
+            breaker.before_call()
+        try:
+            value = await attempt()
+        except ChutesError as exc:
+            if breaker is not None and exc.retryable:
+                breaker.record_failure()
+            raise
+        if breaker is not None:
+            breaker.record_success()
+        return value
+
+    async def _json_call(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: Any = None,
+        model: str | None = None,
+        tee_only: bool = False,
+        timeout_s: float | None = None,
+        authenticate: bool = True,
+    ) -> tuple[Any, ResponseMeta]:
+        breaker = self.breakers.get(model) if model else None
+        headers = self._invocation_headers(tee_only) if model else {}
+
+        async def attempt() -> tuple[Any, Mapping[str, str]]:
+            response = await self._send(method, url, body=body, headers=headers, authenticate=authenticate)
+            return await _json_body(response), response.headers
+
+        async def guarded() -> tuple[Any, Mapping[str, str]]:
+            result: tuple[Any, Mapping[str, str]] = await self._guarded(breaker, attempt)
+            return result
+
+        deadline = timeout_s or self.settings.timeout_s
+        with _deadline(deadline):
+            (payload, response_headers), retries = await with_retries(
+                guarded, self._policy, deadline_s=deadline
+            )
+        return payload, _meta(response_headers, retries)
+
+    # -- public calls -----------------------------------------------------------------------------
+
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        """A non-streamed chat completion."""
+        body = build_chat_body(request, stream=False)
+        payload, meta = await self._json_call(
+            "POST",
+            f"{self.settings.api_base}/chat/completions",
+            body=body,
+            model=request.model,
+            tee_only=request.tee_only,
+            timeout_s=request.timeout_s,
+        )
+        if not isinstance(payload, Mapping):
+            raise UpstreamError("the chat completion is not a JSON object", invocation_id=meta.invocation_id)
+        return result_from_completion(payload, requested_model=request.model, meta=meta)
+
+    async def chat_stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
+        """Stream a chat completion as typed events, ending with `UsageEvent` (when sent) and `Done`.
+
+        Failures before the first content are retried; after it, the error is raised with the partial
+        text in `partial_text`. Closing the iterator early closes the upstream stream.
+        """
+        body = build_chat_body(request, stream=True)
+        url = f"{self.settings.api_base}/chat/completions"
+        headers = self._invocation_headers(request.tee_only)
+        breaker = self.breakers.get(request.model)
+        timeout_s = request.timeout_s or self.settings.timeout_s
+        ends_at = anyio.current_time() + timeout_s
+
+        async def open_until_content() -> tuple[_LiveStream, list[ChatEvent]]:
+            response = await self._send("POST", url, body=body, headers=headers, stream=True)
+            stream = _LiveStream(response, request.model)
+            try:
+                first = await stream.next_events()
+            except BaseException:
+                await response.aclose()
+                raise
+            return stream, first or []
+
+        async def guarded() -> tuple[_LiveStream, list[ChatEvent]]:
+            result: tuple[_LiveStream, list[ChatEvent]] = await self._guarded(breaker, open_until_content)
+            return result
+
+        with _deadline(timeout_s):
+            (stream, pending), retries = await with_retries(guarded, self._policy, deadline_s=timeout_s)
+        try:
+            while pending:
+                for event in pending:
+                    yield event
+                # A cancel scope must not span a `yield`, so the deadline is re-armed around each read.
+                with _deadline(ends_at - anyio.current_time()):
+                    pending = await stream.next_events() or []
+            meta = _meta(stream.response.headers, retries)
+            for event in stream.decoder.finish(meta):
+                yield event
+        finally:
+            await stream.response.aclose()
+
+    async def embed(
+        self,
+        texts: str | Sequence[str],
+        model: str,
+        *,
+        dimensions: int | None = None,
+        base_url: str | None = None,
+        timeout_s: float | None = None,
+    ) -> EmbedResult:
+        """Embeddings from the embed host (or a per-chute host given as `base_url`, e.g. `…/v1`)."""
+        inputs = [texts] if isinstance(texts, str) else list(texts)
+        if not inputs:
+            raise BadRequestError("no input to embed", hint="Pass at least one string.")
+        body: dict[str, Any] = {"model": model, "input": inputs, "encoding_format": "float"}
+        if dimensions is not None:
+            body["dimensions"] = dimensions
+        payload, meta = await self._json_call(
+            "POST",
+            f"{base_url or self.settings.embed_base}/embeddings",
+            body=body,
+            model=model,
+            timeout_s=timeout_s,
+        )
+        try:
+            rows = sorted(payload["data"], key=lambda row: row.get("index", 0))
+            vectors = tuple(tuple(float(x) for x in row["embedding"]) for row in rows)
+        except (TypeError, KeyError, ValueError, AttributeError):
+            raise UpstreamError(
+                "the embeddings response has no data[].embedding", invocation_id=meta.invocation_id
+            ) from None
+        return EmbedResult(
+            vectors=vectors,
+            model=payload.get("model") or model,
+            usage=Usage.from_payload(payload.get("usage")),
+            meta=meta,
+        )
+
+    async def list_models_raw(self) -> list[dict[str, Any]]:
+        """`GET /v1/models` as Chutes sends it. The list is public: when a stale or wrong token gets a 401,
+        the call is repeated without it, as OpenClaw does."""
+        url = f"{self.settings.api_base}/models"
+        try:
+            payload, _ = await self._json_call("GET", url)
+        except AuthInvalidError:
+            payload, _ = await self._json_call("GET", url, authenticate=False)
+        data = payload.get("data") if isinstance(payload, Mapping) else None
+        if not isinstance(data, list):
+            raise UpstreamError(
+                "the model list has no data array", hint="Chutes changed its /v1/models shape?"
+            )
+        return [entry for entry in data if isinstance(entry, dict)]
+
+    async def _account_call(self, path: str) -> Any:
+        if self.credentials.kind == "none":
+            raise AuthInvalidError("no Chutes credential is configured")
+        payload, _ = await self._json_call("GET", f"{self.settings.management_base}{path}")
+        return payload
+
+    async def me(self) -> dict[str, Any]:
+        """`GET /users/me`: username, user_id, balance (USD) and more, as Chutes sends it."""
+        payload = await self._account_call("/users/me")
+        if not isinstance(payload, dict):
+            raise UpstreamError("the account response is not a JSON object")
+        return payload
+
+    async def quota(self) -> QuotaUsage:
+        """The account-wide daily request quota and how much of it is used."""
+        payload = await self._account_call("/users/me/quota_usage/me")
+        try:
+            return QuotaUsage.model_validate(payload)
+        except ValueError:
+            raise UpstreamError("the quota response has no quota/used fields") from None

@@ -1,0 +1,304 @@
+"""One error hierarchy for everything that can go wrong talking to Chutes.
+
+Each error carries a stable `code` an agent can branch on, the HTTP `status` when there was one,
+`retryable`, `retry_after_s`, an actionable `hint` and the `invocation_id` Chutes gave. Messages pass
+through `redact()` so a credential echoed by a server or a proxy never reaches a log or a user.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from chutes_mcp.chutes.types import RetryRecord
+
+_MAX_MESSAGE_CHARS = 500
+
+# Chutes API keys, OAuth access/refresh tokens, client secrets, and any bearer credential.
+_SECRET_PATTERNS = (
+    re.compile(r"\b(?:cpk|cak|crt|csc)_[A-Za-z0-9._-]+"),
+    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
+)
+
+
+def redact(text: str) -> str:
+    """Replace anything shaped like a Chutes credential with a placeholder."""
+    text = _SECRET_PATTERNS[0].sub("[redacted]", text)
+    return _SECRET_PATTERNS[1].sub(r"\1 [redacted]", text)
+
+
+class ChutesError(Exception):
+    """Base of every error raised by the Chutes client."""
+
+    code: ClassVar[str] = "upstream_error"
+    default_hint: ClassVar[str] = "Chutes answered with an error; try again later."
+    default_retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool | None = None,
+        retry_after_s: float | None = None,
+        hint: str | None = None,
+        invocation_id: str | None = None,
+        partial_text: str = "",
+    ) -> None:
+        self.message = redact(message)[:_MAX_MESSAGE_CHARS]
+        super().__init__(self.message)
+        self.status = status
+        self.retryable = self.default_retryable if retryable is None else retryable
+        self.retry_after_s = retry_after_s
+        self.hint = hint or self.default_hint
+        self.invocation_id = invocation_id
+        # Text a stream produced before it failed, so a caller can still show it.
+        self.partial_text = partial_text
+        # Failed attempts that were retried before this error became final (set by the retry loop).
+        self.retries: tuple[RetryRecord, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "status": self.status,
+            "retryable": self.retryable,
+            "retry_after_s": self.retry_after_s,
+            "hint": self.hint,
+            "invocation_id": self.invocation_id,
+        }
+
+    def __str__(self) -> str:
+        status = f" (HTTP {self.status})" if self.status else ""
+        return f"{self.code}{status}: {self.message}"
+
+
+class AuthInvalidError(ChutesError):
+    code = "auth_invalid"
+    default_hint = (
+        "Set CHUTES_API_KEY to a valid key (cpk_…, from chutes.ai > API keys) "
+        "or run `chutes-mcp login` to sign in with Chutes."
+    )
+
+
+class AuthScopeError(ChutesError):
+    code = "auth_scope"
+    default_hint = (
+        "The credential lacks a permission: sign in again with the `chutes:invoke` scope "
+        "(`chutes-mcp login`) or use an API key with invoke rights."
+    )
+
+
+class QuotaExhaustedError(ChutesError):
+    code = "quota_exhausted"
+    default_hint = "Add balance or upgrade the subscription at chutes.ai, or wait for the daily quota reset."
+
+    def __init__(self, message: str, *, quota_reset_at: datetime | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.quota_reset_at = quota_reset_at
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["quota_reset_at"] = self.quota_reset_at.isoformat() if self.quota_reset_at else None
+        return out
+
+
+class RateLimitedError(ChutesError):
+    code = "rate_limited"
+    default_hint = (
+        "Chutes is throttling requests; wait and retry, lower CHUTES_RATE_LIMIT_RPM, "
+        "or use a fallback model. Repeated bursts earn longer bans."
+    )
+    default_retryable = True
+
+
+class ModelNotFoundError(ChutesError):
+    code = "model_not_found"
+    default_hint = "Check the model id against the list of models (`chutes-mcp models`)."
+
+
+class ModelUnavailableError(ChutesError):
+    code = "model_unavailable"
+    default_hint = (
+        "The model has no capacity right now (cold or disabled); retry later or use a fallback model."
+    )
+    default_retryable = True
+
+
+class TeeRequiredError(ChutesError):
+    code = "tee_required"
+    default_hint = "TEE-only mode refused a model without TEE; pick a model whose id ends in -TEE."
+
+
+class BadRequestError(ChutesError):
+    code = "bad_request"
+    default_hint = "Fix the request arguments named in the message and try again."
+
+
+class UpstreamError(ChutesError):
+    code = "upstream_error"
+
+
+class ChutesTimeoutError(ChutesError):
+    code = "timeout"
+    default_hint = (
+        "The call did not finish in time; raise CHUTES_TIMEOUT_S or timeout_s, or ask for fewer tokens."
+    )
+    default_retryable = True
+
+
+class NetworkError(ChutesError):
+    code = "network"
+    default_hint = "Could not reach Chutes; check the network, proxy settings and the base URLs."
+    default_retryable = True
+
+
+class CallCancelledError(ChutesError):
+    code = "cancelled"
+    default_hint = "The call was cancelled before it finished."
+
+
+def _message_from_json(body: Any) -> tuple[str, Mapping[str, Any] | None]:
+    """Return the human message and, when the detail is an object, that object."""
+    if isinstance(body, Mapping):
+        detail = body.get("detail")
+        if isinstance(detail, str):
+            return detail, None
+        if isinstance(detail, Mapping):
+            message = detail.get("message") or detail.get("detail") or json.dumps(detail)
+            return str(message), detail
+        if isinstance(detail, list):  # FastAPI 422 validation errors
+            parts = [
+                str(item.get("msg", item)) if isinstance(item, Mapping) else str(item) for item in detail
+            ]
+            return "; ".join(parts), None
+        error = body.get("error")
+        if isinstance(error, Mapping):  # OpenAI style
+            return str(error.get("message") or json.dumps(error)), error
+        if isinstance(error, str):  # RFC 6749 token errors and Chutes' mid-stream line
+            description = body.get("error_description")
+            return (f"{error}: {description}" if description else error), None
+        message = body.get("message")
+        if isinstance(message, str):
+            return message, None
+    return json.dumps(body), None
+
+
+_TAG_RE = re.compile(r"<[^>]+>")
+_TITLE_RE = re.compile(r"(?is)<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>")
+
+
+def _message_from_text(text: str) -> str:
+    if "<" in text and ">" in text:
+        found = _TITLE_RE.search(text)
+        inner = found.group(1) if found else _TAG_RE.sub(" ", text)
+        return " ".join(html.unescape(_TAG_RE.sub(" ", inner)).split())
+    return " ".join(text.split())
+
+
+def parse_error_body(body: bytes) -> tuple[str, Mapping[str, Any] | None, bool]:
+    """Extract (message, detail object, was_html) from any error body Chutes or its edge may send."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return "", None, False
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        is_html = text.lstrip().startswith("<")
+        return _message_from_text(text), None, is_html
+    message, detail = _message_from_json(parsed)
+    return message, detail, False
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - datetime.now(when.tzinfo).timestamp())
+
+
+def _parse_timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def error_from_response(
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    invocation_id: str | None = None,
+) -> ChutesError:
+    """Map an HTTP error response from any Chutes host to the typed error an agent can act on."""
+    message, detail, is_html = parse_error_body(body)
+    message = message or f"HTTP {status} with an empty body"
+    common: dict[str, Any] = {
+        "status": status,
+        "invocation_id": invocation_id,
+        "retry_after_s": _parse_retry_after(headers.get("retry-after")),
+    }
+    lowered = message.lower()
+    if status == 401:
+        return AuthInvalidError(message, **common)
+    if status == 402:
+        reset = _parse_timestamp(detail.get("quota_reset_timestamp")) if detail else None
+        return QuotaExhaustedError(message, quota_reset_at=reset, **common)
+    if status == 403:
+        if is_html:
+            return UpstreamError(
+                message,
+                hint="An edge proxy refused the request; a TLS-intercepting proxy or VPN is the usual cause.",
+                **common,
+            )
+        return AuthScopeError(message, **common)
+    if status == 404:
+        if "cord" in lowered:
+            return BadRequestError(
+                message,
+                hint="This host does not serve that endpoint for the model (embedding models need the embed host).",
+                **common,
+            )
+        return ModelNotFoundError(message, **common)
+    if status == 426:
+        return TeeRequiredError(message, **common)
+    if status == 429:
+        if "free models limit" in lowered:
+            return QuotaExhaustedError(message, **common)
+        if "spamming" in lowered:
+            return RateLimitedError(message, retryable=False, **common)
+        return RateLimitedError(message, **common)
+    if status == 503:
+        return ModelUnavailableError(message, **common)
+    if status in (408, 504):
+        return ChutesTimeoutError(message, **common)
+    if status >= 500:
+        return UpstreamError(message, retryable=True, **common)
+    return BadRequestError(message, **common)
+
+
+def error_from_stream_line(payload: Mapping[str, Any], *, invocation_id: str | None) -> ChutesError:
+    """A terminal `{"error": ...}` object that Chutes writes into a stream after content has started."""
+    message, detail = _message_from_json(payload)
+    code = detail.get("code") if detail else None
+    if isinstance(code, int) and 400 <= code < 600:
+        return error_from_response(
+            code, json.dumps({"detail": detail}).encode(), {}, invocation_id=invocation_id
+        )
+    return UpstreamError(message, retryable=False, invocation_id=invocation_id)

@@ -1,0 +1,47 @@
+"""The one HTTP connection pool of the process, and the rule for where credentials may go."""
+
+from __future__ import annotations
+
+import httpx2
+
+from chutes_mcp import __version__
+from chutes_mcp.config import Settings, url_allows_credentials
+
+USER_AGENT = f"chutes-mcp/{__version__}"
+_CONNECT_TIMEOUT_S = 10.0
+_WRITE_TIMEOUT_S = 30.0
+
+
+class InsecureCredentialError(RuntimeError):
+    """A request carrying a credential was about to leave over plain HTTP to a non-loopback host."""
+
+
+async def _guard_credentials(request: httpx2.Request) -> None:
+    # Last line of defence: whatever built the request, a credential never leaves over plain HTTP to
+    # another machine. Config validation already rejects such base URLs; this covers absolute URLs.
+    if "authorization" in request.headers and not url_allows_credentials(str(request.url)):
+        raise InsecureCredentialError(
+            f"refusing to send a credential to {request.url.scheme}://{request.url.host}: "
+            "use https, or http only to a loopback address"
+        )
+
+
+def build_http_client(
+    settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None
+) -> httpx2.AsyncClient:
+    """The shared pool: keep-alive connections reused by every call.
+
+    Redirects are never followed: Chutes does not redirect its API calls, and following one could carry
+    the Authorization header to a host the user never configured.
+    """
+    headers = {"User-Agent": USER_AGENT, **settings.extra_headers}
+    return httpx2.AsyncClient(
+        headers=headers,
+        follow_redirects=False,
+        timeout=httpx2.Timeout(
+            settings.timeout_s, connect=_CONNECT_TIMEOUT_S, write=_WRITE_TIMEOUT_S, pool=settings.timeout_s
+        ),
+        limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=60.0),
+        event_hooks={"request": [_guard_credentials]},
+        transport=transport,
+    )

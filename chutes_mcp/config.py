@@ -1,0 +1,257 @@
+"""The one `Settings` object: environment variables over an optional TOML file over defaults.
+
+Built once at start (`load_settings`) and passed down; nothing else reads the environment. An invalid
+value stops the process with a message that names the variable and the accepted form.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+APP_NAME = "chutes-mcp"
+CONFIG_FILE_ENV = "CHUTES_MCP_CONFIG"
+ENV_PREFIX = "CHUTES_"
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# Headers the client owns: letting config override them would bypass the credential rules.
+_RESERVED_HEADERS = frozenset({"authorization", "host", "content-length", "x-api-key"})
+
+
+class ConfigError(ValueError):
+    """Settings could not be loaded; the message says which variable and what is accepted."""
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def url_allows_credentials(url: str) -> bool:
+    """Credentials may travel only over HTTPS, or over plain HTTP to this machine (the simulator)."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname))
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def _base_url(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL")
+    if not url_allows_credentials(value):
+        raise ValueError("plain http is allowed only for loopback hosts (127.0.0.1, ::1, localhost)")
+    return value
+
+
+_ACCEPTED_FORM: dict[str, str] = {
+    "api_key": "a Chutes API key, cpk_<32 hex>.<32 hex>.<32 letters or digits>",
+    "oauth_token": "a Chutes OAuth access token (cak_…)",
+    "api_base": "an https:// URL, or http:// to a loopback host, e.g. https://llm.chutes.ai/v1",
+    "embed_base": "an https:// URL, or http:// to a loopback host, e.g. https://embed.chutes.ai/v1",
+    "management_base": "an https:// URL, or http:// to a loopback host, e.g. https://api.chutes.ai",
+    "timeout_s": "a number of seconds above 0, e.g. 300",
+    "max_retries": "a whole number from 0 to 10, e.g. 3",
+    "rate_limit_rpm": "a whole number of requests per minute above 0, e.g. 60",
+    "rate_limit_burst": "a whole number of requests of 1 or more, e.g. 10",
+    "tee_only": "true or false",
+    "extra_headers": 'a JSON object {"Name": "value"} or a comma list Name=value,Other=value',
+    "client_id": "an OAuth client id (cid_…)",
+    "client_secret": "an OAuth client secret (csc_…)",
+    "oauth_redirect_uri": "an http:// loopback URL, e.g. http://127.0.0.1:1456/oauth-callback",
+    "oauth_scopes": "space-separated scopes, e.g. openid profile chutes:invoke",
+    "token_file": "a file path",
+    "default_model": "a model id or alias",
+    "allowed_models": "a comma list of model ids or aliases",
+    "disabled_tools": "a comma list of tool names",
+    "max_cost_per_call_usd": "a number of US dollars above 0, e.g. 0.05",
+    "default_embedding_model": "an embedding model id",
+    "cache_ttl_s": "a number of seconds, 0 or more, e.g. 300",
+    "aliases": "a table alias = model id",
+    "fallbacks": "a table model = [fallback ids]",
+}
+
+
+def env_name(field: str) -> str:
+    return CONFIG_FILE_ENV if field == "config_file" else ENV_PREFIX + field.upper()
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """The optional TOML file; keys are the setting names, with or without the CHUTES_ prefix, any case."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self._values = self._read(path) if path else {}
+
+    def _read(self, path: Path) -> dict[str, Any]:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{CONFIG_FILE_ENV}: cannot read {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{CONFIG_FILE_ENV}: {path} is not valid TOML: {exc}") from None
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            name = key.lower().removeprefix(ENV_PREFIX.lower())
+            if name not in _ACCEPTED_FORM:
+                known = ", ".join(sorted(_ACCEPTED_FORM))
+                raise ConfigError(f"{path}: unknown key {key!r}; known keys: {known}")
+            values[name] = value
+        return values
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    config_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("config_file", CONFIG_FILE_ENV)
+    )
+
+    api_key: SecretStr | None = None
+    oauth_token: SecretStr | None = None
+    api_base: str = "https://llm.chutes.ai/v1"
+    embed_base: str = "https://embed.chutes.ai/v1"
+    management_base: str = "https://api.chutes.ai"
+    timeout_s: float = Field(default=300.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    rate_limit_rpm: int = Field(default=60, gt=0)
+    rate_limit_burst: int | None = Field(default=None, ge=1)
+    tee_only: bool = False
+    extra_headers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    oauth_redirect_uri: str = "http://127.0.0.1:1456/oauth-callback"
+    oauth_scopes: str = "openid profile chutes:invoke"
+    token_file: Path | None = None
+
+    default_model: str = "chutes-default"
+    allowed_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    disabled_tools: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_cost_per_call_usd: float | None = Field(default=None, gt=0)
+    default_embedding_model: str = "Qwen/Qwen3-Embedding-8B"
+    cache_ttl_s: float = Field(default=300.0, ge=0)
+
+    aliases: dict[str, str] = Field(default_factory=dict)
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        init_kwargs: dict[str, Any] = getattr(init_settings, "init_kwargs", {})
+        path = init_kwargs.get("config_file") or os.environ.get(CONFIG_FILE_ENV)
+        return init_settings, env_settings, _TomlFileSource(settings_cls, Path(path) if path else None)
+
+    _split_lists = field_validator("allowed_models", "disabled_tools", mode="before")(_split_list)
+    _check_bases = field_validator("api_base", "embed_base", "management_base", mode="before")(_base_url)
+
+    @field_validator("extra_headers", mode="before")
+    @classmethod
+    def _parse_headers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                value = json.loads(text)
+            else:
+                pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+                if any(len(pair) != 2 for pair in pairs):
+                    raise ValueError("each entry must be Name=value")
+                value = {name.strip(): val.strip() for name, val in pairs}
+        if isinstance(value, dict):
+            for name in value:
+                if not isinstance(name, str) or not _HEADER_NAME_RE.match(name):
+                    raise ValueError(f"{name!r} is not a valid header name")
+                if name.lower() in _RESERVED_HEADERS:
+                    raise ValueError(f"{name} is set by the client itself and cannot be overridden")
+        return value
+
+    @field_validator("oauth_redirect_uri")
+    @classmethod
+    def _loopback_redirect(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme != "http" or not is_loopback_host(parts.hostname) or parts.port is None:
+            raise ValueError("must be http://127.0.0.1:<port>/<path> (a loopback address with a port)")
+        return value
+
+    @property
+    def token_path(self) -> Path:
+        """Where Sign in with Chutes keeps its tokens (0600)."""
+        if self.token_file is not None:
+            return self.token_file
+        return Path(platformdirs.user_config_dir(APP_NAME)) / "oauth-token.json"
+
+    @property
+    def burst(self) -> int:
+        """Requests allowed back to back before the limiter spaces them out.
+
+        Default: a sixth of the per-minute rate, between 1 and 10, so a burst of tool calls stays far
+        below the sizes that earn Chutes' escalating 429 bans.
+        """
+        return self.rate_limit_burst or min(10, max(1, self.rate_limit_rpm // 6))
+
+
+_SECRET_FIELDS = frozenset({"api_key", "oauth_token", "client_secret", "extra_headers"})
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        reason = error["msg"].removeprefix("Value error, ")
+        shown = "" if field in _SECRET_FIELDS else f" (got {error.get('input')!r})"
+        accepted = _ACCEPTED_FORM.get(field)
+        if error["type"] == "extra_forbidden":
+            lines.append(f"{field}: unknown setting")
+            continue
+        lines.append(f"{env_name(field)}: {reason}{shown}; expected {accepted}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build the settings once at start; raises `ConfigError` with a readable message."""
+    if config_file is not None:
+        overrides["config_file"] = Path(config_file)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None

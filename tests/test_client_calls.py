@@ -1,0 +1,220 @@
+"""The client against the simulator over loopback: successful calls, typed errors, retries, breaker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from client_support import API_KEY, MODEL, hello, sim_settings
+from sim_process import SimProcess
+
+from chutes_mcp.chutes import (
+    ChatAccumulator,
+    ChatEvent,
+    ChatRequest,
+    ChutesClient,
+    ChutesError,
+    Done,
+    ModelUnavailableError,
+    TextDelta,
+    UsageEvent,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+async def collect_text(stream: AsyncIterator[ChatEvent], into: list[str]) -> None:
+    async for event in stream:
+        if isinstance(event, TextDelta):
+            into.append(event.text)
+
+
+def chat_requests(sim: SimProcess) -> int:
+    return int(sim.stats()["requests"].get("chat", {}).get("total", 0))
+
+
+async def test_chat_returns_text_usage_invocation_id_and_quota(sim: SimProcess, tmp_path: Path) -> None:
+    async with ChutesClient(sim_settings(sim, tmp_path)) as client:
+        result = await client.chat(hello())
+    assert result.text
+    assert result.model.startswith("Qwen/Qwen3-32B")
+    assert result.usage is not None
+    assert result.usage.completion_tokens > 0
+    assert result.meta.invocation_id
+    assert result.meta.quota.rate_limit_user == "60"
+    assert result.meta.attempts == 1
+
+
+async def test_stream_yields_typed_events_ending_with_usage_and_done(sim: SimProcess, tmp_path: Path) -> None:
+    accumulator = ChatAccumulator()
+    events = []
+    async with ChutesClient(sim_settings(sim, tmp_path)) as client:
+        async for event in client.chat_stream(hello()):
+            events.append(event)
+            accumulator.add(event)
+    assert any(isinstance(e, TextDelta) for e in events)
+    assert isinstance(events[-2], UsageEvent)
+    assert isinstance(events[-1], Done)
+    result = accumulator.result()
+    assert result.text
+    assert result.finish_reason in ("stop", "length")
+    assert result.meta.invocation_id
+    assert result.usage is not None
+
+
+async def test_429_429_ok_succeeds_after_two_retries_with_growing_waits(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    async with ChutesClient(sim_settings(sim, tmp_path, fault="429,429,ok")) as client:
+        result = await client.chat(hello())
+    assert result.text
+    assert result.meta.attempts == 3
+    retries = result.meta.retries
+    assert [r.code for r in retries] == ["rate_limited", "rate_limited"]
+    assert [r.ceiling_s for r in retries] == [0.5, 1.0]
+    assert all(0 <= r.wait_s <= r.ceiling_s for r in retries)
+    assert chat_requests(sim) == 3
+
+
+async def test_four_503s_end_as_model_unavailable_after_three_retries(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    async with ChutesClient(sim_settings(sim, tmp_path, fault="503,503,503,503")) as client:
+        with pytest.raises(ModelUnavailableError) as caught:
+            await client.chat(hello())
+    assert caught.value.status == 503
+    assert len(caught.value.retries) == 3
+    assert chat_requests(sim) == 4
+
+
+async def test_streams_are_retried_before_content(sim: SimProcess, tmp_path: Path) -> None:
+    async with ChutesClient(sim_settings(sim, tmp_path, fault="503,429-html,ok")) as client:
+        events = [event async for event in client.chat_stream(hello())]
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert done.meta.attempts == 3
+
+
+@pytest.mark.parametrize("fault", ["midstream-error", "drop"])
+async def test_error_after_content_is_not_retried_and_keeps_the_partial_text(
+    sim: SimProcess, tmp_path: Path, fault: str
+) -> None:
+    seen: list[str] = []
+    async with ChutesClient(sim_settings(sim, tmp_path, fault=fault)) as client:
+        with pytest.raises(ChutesError) as caught:
+            await collect_text(client.chat_stream(hello(max_tokens=200)), seen)
+    assert seen
+    assert caught.value.partial_text == "".join(seen)
+    assert caught.value.retryable is False
+    assert caught.value.code in ("upstream_error", "network")
+    assert chat_requests(sim) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "status"),
+    [
+        ("401", "auth_invalid", 401),
+        ("402", "quota_exhausted", 402),
+        ("403", "auth_scope", 403),
+        ("426", "tee_required", 426),
+        ("429-html", "rate_limited", 429),
+        ("500", "upstream_error", 500),
+    ],
+)
+async def test_faults_become_typed_errors(
+    sim: SimProcess, tmp_path: Path, fault: str, code: str, status: int
+) -> None:
+    async with ChutesClient(sim_settings(sim, tmp_path, fault=fault, max_retries=0)) as client:
+        with pytest.raises(ChutesError) as caught:
+            await client.chat(hello())
+    error = caught.value
+    assert (error.code, error.status) == (code, status)
+    assert error.hint
+    assert "<" not in error.message
+
+
+async def test_a_wrong_key_gives_auth_invalid_with_a_hint(sim: SimProcess, tmp_path: Path) -> None:
+    async with ChutesClient(sim_settings(sim, tmp_path, api_key="not-a-chutes-key")) as client:
+        with pytest.raises(ChutesError) as caught:
+            await client.chat(hello())
+    assert caught.value.code == "auth_invalid"
+    assert "CHUTES_API_KEY" in caught.value.hint
+    assert "chutes-mcp login" in caught.value.hint
+
+
+async def test_unknown_model_is_model_not_found(sim: SimProcess, tmp_path: Path) -> None:
+    async with ChutesClient(sim_settings(sim, tmp_path)) as client:
+        with pytest.raises(ChutesError) as caught:
+            await client.chat(
+                ChatRequest(model="nobody/nothing", messages=[{"role": "user", "content": "x"}])
+            )
+    assert caught.value.code == "model_not_found"
+
+
+async def test_breaker_opens_after_repeated_failures_and_its_state_is_readable(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    settings = sim_settings(sim, tmp_path, fault="503,503,503,503,503,503", max_retries=4)
+    async with ChutesClient(settings) as client:
+        with pytest.raises(ModelUnavailableError):
+            await client.chat(hello())
+        assert chat_requests(sim) == 5
+        with pytest.raises(ModelUnavailableError) as caught:
+            await client.chat(hello())
+        states = {snapshot.model: snapshot for snapshot in client.breaker_states()}
+    assert chat_requests(sim) == 5  # the open breaker answered without a request
+    assert caught.value.retry_after_s is not None
+    assert states[MODEL].state == "open"
+    assert states[MODEL].consecutive_failures == 5
+
+
+async def test_models_list_falls_back_to_no_token_after_a_401(sim: SimProcess, tmp_path: Path) -> None:
+    async with ChutesClient(sim_settings(sim, tmp_path, api_key="cak_" + "0" * 36 + ".x")) as client:
+        models = await client.list_models_raw()
+    assert len(models) > 10
+    assert all("id" in entry for entry in models)
+    assert sim.stats()["requests"]["models"]["total"] == 2
+
+
+async def test_embeddings_on_the_embed_host_and_a_per_chute_host(sim: SimProcess, tmp_path: Path) -> None:
+    async with ChutesClient(sim_settings(sim, tmp_path)) as client:
+        mega = await client.embed(["a", "b"], "BAAI/bge-m3")
+        per_chute = await client.embed("a", "BAAI/bge-m3", base_url=f"{sim.url}/chute/chutes-baai-bge-m3/v1")
+    assert len(mega.vectors) == 2
+    assert len(mega.vectors[0]) == len(per_chute.vectors[0]) > 0
+    assert mega.meta.invocation_id
+
+
+async def test_account_and_quota(sim: SimProcess, tmp_path: Path) -> None:
+    async with ChutesClient(sim_settings(sim, tmp_path)) as client:
+        me = await client.me()
+        quota = await client.quota()
+    assert "username" in me
+    assert "balance" in me
+    assert quota.quota == "unlimited" or quota.quota > 0
+
+
+async def test_closing_a_stream_early_closes_it_upstream(sim: SimProcess, tmp_path: Path) -> None:
+    async with ChutesClient(sim_settings(sim, tmp_path, fault="slow-tokens:50")) as client:
+        stream = client.chat_stream(hello(max_tokens=500))
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                break
+        await stream.aclose()
+    async with httpx2.AsyncClient() as http:
+        for _ in range(100):
+            streams = (await http.get(f"{sim.url}/_sim/stats")).json()["streams"]
+            if streams["closed_early"] == 1:
+                break
+            await anyio.sleep(0.05)
+    assert streams["closed_early"] == 1
+    assert streams["open"] == 0
+
+
+def test_api_key_constant_is_well_formed() -> None:
+    from chutes_mcp.chutes.auth import API_KEY_RE
+
+    assert API_KEY_RE.match(API_KEY)
