@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from chutes_mcp import __version__, log
+from chutes_mcp.commands import models as model_commands
 
 
 def _positive_int(text: str) -> int:
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_sim(sub)
     _add_login(sub)
+    model_commands.add_parsers(sub)
     return parser
 
 
@@ -106,6 +108,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sim": _run_sim,
     "login": _run_account,
     "logout": _run_account,
+    "models": model_commands.run_models,
+    "pick": model_commands.run_pick,
 }
 
 

@@ -95,6 +95,7 @@ _ACCEPTED_FORM: dict[str, str] = {
     "max_cost_per_call_usd": "a number of US dollars above 0, e.g. 0.05",
     "default_embedding_model": "an embedding model id",
     "cache_ttl_s": "a number of seconds, 0 or more, e.g. 300",
+    "cache_dir": "a directory path",
     "aliases": "a table alias = model id",
     "fallbacks": "a table model = [fallback ids]",
 }
@@ -165,6 +166,7 @@ class Settings(BaseSettings):
     max_cost_per_call_usd: float | None = Field(default=None, gt=0)
     default_embedding_model: str = "Qwen/Qwen3-Embedding-8B"
     cache_ttl_s: float = Field(default=300.0, ge=0)
+    cache_dir: Path | None = None
 
     aliases: dict[str, str] = Field(default_factory=dict)
     fallbacks: dict[str, list[str]] = Field(default_factory=dict)
@@ -219,6 +221,13 @@ class Settings(BaseSettings):
         if self.token_file is not None:
             return self.token_file
         return Path(platformdirs.user_config_dir(APP_NAME)) / "oauth-token.json"
+
+    @property
+    def catalog_cache_path(self) -> Path:
+        """Where the last good model catalog is kept, so a start without network still knows the models."""
+        if self.cache_dir is not None:
+            return self.cache_dir
+        return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
     @property
     def burst(self) -> int:

@@ -1,9 +1,12 @@
 """The Chutes domain and HTTP client. Never imports `mcp`."""
 
+from chutes_mcp.chutes.aliases import ModelResolver, Resolution
 from chutes_mcp.chutes.breaker import BreakerSnapshot, BreakerState
+from chutes_mcp.chutes.catalog import CatalogView, ModelCatalog, list_models
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.completions import ChatAccumulator
 from chutes_mcp.chutes.cost import TokenPrices, cost_usd
+from chutes_mcp.chutes.embeddings import EmbeddingCatalog, EmbeddingModel, EmbeddingRoute
 from chutes_mcp.chutes.errors import (
     AuthInvalidError,
     AuthScopeError,
@@ -19,6 +22,9 @@ from chutes_mcp.chutes.errors import (
     TeeRequiredError,
     UpstreamError,
 )
+from chutes_mcp.chutes.listing import ModelFilter, ModelList
+from chutes_mcp.chutes.models import ModelInfo, Prices
+from chutes_mcp.chutes.picker import ModelPick, PickRequest, PickResult, pick_models
 from chutes_mcp.chutes.ratelimit import LimiterState
 from chutes_mcp.chutes.request import ChatRequest, ReasoningEffort
 from chutes_mcp.chutes.types import (
@@ -45,6 +51,7 @@ __all__ = [
     "BreakerSnapshot",
     "BreakerState",
     "CallCancelledError",
+    "CatalogView",
     "ChatAccumulator",
     "ChatEvent",
     "ChatRequest",
@@ -54,16 +61,29 @@ __all__ = [
     "ChutesTimeoutError",
     "Done",
     "EmbedResult",
+    "EmbeddingCatalog",
+    "EmbeddingModel",
+    "EmbeddingRoute",
     "LimiterState",
+    "ModelCatalog",
+    "ModelFilter",
+    "ModelInfo",
+    "ModelList",
     "ModelNotFoundError",
+    "ModelPick",
+    "ModelResolver",
     "ModelUnavailableError",
     "NetworkError",
+    "PickRequest",
+    "PickResult",
+    "Prices",
     "QuotaExhaustedError",
     "QuotaHeaders",
     "QuotaUsage",
     "RateLimitedError",
     "ReasoningDelta",
     "ReasoningEffort",
+    "Resolution",
     "ResponseMeta",
     "RetryRecord",
     "TeeRequiredError",
@@ -75,4 +95,6 @@ __all__ = [
     "Usage",
     "UsageEvent",
     "cost_usd",
+    "list_models",
+    "pick_models",
 ]
