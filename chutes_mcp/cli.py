@@ -7,7 +7,9 @@ import sys
 from collections.abc import Callable, Sequence
 
 from chutes_mcp import __version__, log
+from chutes_mcp.commands import doctor as doctor_command
 from chutes_mcp.commands import models as model_commands
+from chutes_mcp.commands import server as server_commands
 
 
 def _positive_int(text: str) -> int:
@@ -76,8 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"chutes-mcp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    server_commands.add_parsers(sub)
     _add_sim(sub)
     _add_login(sub)
+    doctor_command.add_parser(sub)
     model_commands.add_parsers(sub)
     return parser
 
@@ -98,6 +102,24 @@ def _run_sim(args: argparse.Namespace) -> int:
     )
 
 
+def _run_serve(args: argparse.Namespace) -> int:
+    from chutes_mcp.commands import server
+
+    return server.run_serve(args)
+
+
+def _run_call(args: argparse.Namespace) -> int:
+    from chutes_mcp.commands import server
+
+    return server.run_call(args)
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from chutes_mcp.commands import doctor
+
+    return doctor.run(args)
+
+
 def _run_account(args: argparse.Namespace) -> int:
     from chutes_mcp.commands import account
 
@@ -105,6 +127,9 @@ def _run_account(args: argparse.Namespace) -> int:
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "serve": _run_serve,
+    "call": _run_call,
+    "doctor": _run_doctor,
     "sim": _run_sim,
     "login": _run_account,
     "logout": _run_account,

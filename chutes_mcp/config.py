@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -96,6 +96,9 @@ _ACCEPTED_FORM: dict[str, str] = {
     "default_embedding_model": "an embedding model id",
     "cache_ttl_s": "a number of seconds, 0 or more, e.g. 300",
     "cache_dir": "a directory path",
+    "mcp_auth_tokens": "a comma list of bearer tokens of 16 or more characters",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "log_format": "console or json",
     "aliases": "a table alias = model id",
     "fallbacks": "a table model = [fallback ids]",
 }
@@ -167,6 +170,10 @@ class Settings(BaseSettings):
     default_embedding_model: str = "Qwen/Qwen3-Embedding-8B"
     cache_ttl_s: float = Field(default=300.0, ge=0)
     cache_dir: Path | None = None
+    # Bearer tokens that HTTP clients must present to this server (several at once, for rotation).
+    mcp_auth_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    log_format: Literal["console", "json"] = "console"
 
     aliases: dict[str, str] = Field(default_factory=dict)
     fallbacks: dict[str, list[str]] = Field(default_factory=dict)
@@ -184,7 +191,9 @@ class Settings(BaseSettings):
         path = init_kwargs.get("config_file") or os.environ.get(CONFIG_FILE_ENV)
         return init_settings, env_settings, _TomlFileSource(settings_cls, Path(path) if path else None)
 
-    _split_lists = field_validator("allowed_models", "disabled_tools", mode="before")(_split_list)
+    _split_lists = field_validator("allowed_models", "disabled_tools", "mcp_auth_tokens", mode="before")(
+        _split_list
+    )
     _check_bases = field_validator("api_base", "embed_base", "management_base", mode="before")(_base_url)
 
     @field_validator("extra_headers", mode="before")
@@ -206,6 +215,17 @@ class Settings(BaseSettings):
                 if name.lower() in _RESERVED_HEADERS:
                     raise ValueError(f"{name} is set by the client itself and cannot be overridden")
         return value
+
+    @field_validator("api_key", "oauth_token", "client_id", "client_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # Client configs often carry `"CHUTES_API_KEY": ""` as a placeholder: that means no key.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("oauth_redirect_uri")
     @classmethod
@@ -239,7 +259,7 @@ class Settings(BaseSettings):
         return self.rate_limit_burst or min(10, max(1, self.rate_limit_rpm // 6))
 
 
-_SECRET_FIELDS = frozenset({"api_key", "oauth_token", "client_secret", "extra_headers"})
+_SECRET_FIELDS = frozenset({"api_key", "oauth_token", "client_secret", "extra_headers", "mcp_auth_tokens"})
 
 
 def _describe(exc: ValidationError) -> str:

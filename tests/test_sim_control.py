@@ -31,7 +31,7 @@ def test_scenarios_can_be_listed_and_cleared(sim: SimProcess) -> None:
     created = httpx2.post(f"{sim.url}/_sim/scenario", json={"faults": ["503", "ok"], "route": "chat"})
     assert created.status_code == 201
     assert httpx2.get(f"{sim.url}/_sim/scenario").json()["pending"] == [
-        {"route": "chat", "model": None, "faults": ["503", "ok"]}
+        {"route": "chat", "model": None, "caller": None, "faults": ["503", "ok"]}
     ]
     httpx2.delete(f"{sim.url}/_sim/scenario")
     assert httpx2.get(f"{sim.url}/_sim/scenario").json()["pending"] == []

@@ -2,7 +2,9 @@
 
 from chutes_mcp.chutes.aliases import ModelResolver, Resolution
 from chutes_mcp.chutes.breaker import BreakerSnapshot, BreakerState
+from chutes_mcp.chutes.budget import enforce_cost_limit, estimate_prompt_tokens
 from chutes_mcp.chutes.catalog import CatalogView, ModelCatalog, list_models
+from chutes_mcp.chutes.chat_plan import Candidate, ChatNeeds, ChatPlan, ChatPlanner
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.completions import ChatAccumulator
 from chutes_mcp.chutes.cost import TokenPrices, cost_usd
@@ -14,6 +16,9 @@ from chutes_mcp.chutes.errors import (
     CallCancelledError,
     ChutesError,
     ChutesTimeoutError,
+    CostLimitError,
+    EmptyAnswerError,
+    ModelNotAllowedError,
     ModelNotFoundError,
     ModelUnavailableError,
     NetworkError,
@@ -22,10 +27,13 @@ from chutes_mcp.chutes.errors import (
     TeeRequiredError,
     UpstreamError,
 )
+from chutes_mcp.chutes.failover import Attempt, ChatOutcome, run_chat
 from chutes_mcp.chutes.listing import ModelFilter, ModelList
 from chutes_mcp.chutes.models import ModelInfo, Prices
 from chutes_mcp.chutes.picker import ModelPick, PickRequest, PickResult, pick_models
+from chutes_mcp.chutes.progress import ProgressCallback, ProgressUpdate
 from chutes_mcp.chutes.ratelimit import LimiterState
+from chutes_mcp.chutes.reasoning import REASONING_CHARS, clip_reasoning
 from chutes_mcp.chutes.request import ChatRequest, ReasoningEffort
 from chutes_mcp.chutes.types import (
     ChatEvent,
@@ -45,30 +53,40 @@ from chutes_mcp.chutes.types import (
 )
 
 __all__ = [
+    "REASONING_CHARS",
+    "Attempt",
     "AuthInvalidError",
     "AuthScopeError",
     "BadRequestError",
     "BreakerSnapshot",
     "BreakerState",
     "CallCancelledError",
+    "Candidate",
     "CatalogView",
     "ChatAccumulator",
     "ChatEvent",
+    "ChatNeeds",
+    "ChatOutcome",
+    "ChatPlan",
+    "ChatPlanner",
     "ChatRequest",
     "ChatResult",
     "ChutesClient",
     "ChutesError",
     "ChutesTimeoutError",
+    "CostLimitError",
     "Done",
     "EmbedResult",
     "EmbeddingCatalog",
     "EmbeddingModel",
     "EmbeddingRoute",
+    "EmptyAnswerError",
     "LimiterState",
     "ModelCatalog",
     "ModelFilter",
     "ModelInfo",
     "ModelList",
+    "ModelNotAllowedError",
     "ModelNotFoundError",
     "ModelPick",
     "ModelResolver",
@@ -77,6 +95,8 @@ __all__ = [
     "PickRequest",
     "PickResult",
     "Prices",
+    "ProgressCallback",
+    "ProgressUpdate",
     "QuotaExhaustedError",
     "QuotaHeaders",
     "QuotaUsage",
@@ -94,7 +114,11 @@ __all__ = [
     "UpstreamError",
     "Usage",
     "UsageEvent",
+    "clip_reasoning",
     "cost_usd",
+    "enforce_cost_limit",
+    "estimate_prompt_tokens",
     "list_models",
     "pick_models",
+    "run_chat",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
 
@@ -59,6 +60,13 @@ def _deadline(seconds: float) -> Iterator[None]:
             yield
     except TimeoutError:
         raise ChutesTimeoutError(f"no complete answer within {seconds:g} s") from None
+
+
+async def _close_now(response: httpx2.Response) -> None:
+    """Close a streamed response even inside a cancelled scope: a cancelled call must hang up on
+    Chutes at once, and an interrupted close would leave the upstream generating (and billing)."""
+    with anyio.CancelScope(shield=True):
+        await response.aclose()
 
 
 def _meta(headers: Mapping[str, str], retries: tuple[RetryRecord, ...]) -> ResponseMeta:
@@ -345,7 +353,7 @@ class ChutesClient:
             try:
                 first = await stream.next_events()
             except BaseException:
-                await response.aclose()
+                await _close_now(response)
                 raise
             return stream, first or []
 
@@ -353,8 +361,9 @@ class ChutesClient:
             result: tuple[_LiveStream, list[ChatEvent]] = await self._guarded(breaker, open_until_content)
             return result
 
+        policy = replace(self._policy, give_up_on=request.failover_codes)
         with _deadline(timeout_s):
-            (stream, pending), retries = await with_retries(guarded, self._policy, deadline_s=timeout_s)
+            (stream, pending), retries = await with_retries(guarded, policy, deadline_s=timeout_s)
         try:
             while pending:
                 for event in pending:
@@ -366,7 +375,7 @@ class ChutesClient:
             for event in stream.decoder.finish(meta):
                 yield event
         finally:
-            await stream.response.aclose()
+            await _close_now(stream.response)
 
     async def embed(
         self,

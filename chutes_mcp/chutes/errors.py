@@ -136,9 +136,35 @@ class TeeRequiredError(ChutesError):
     default_hint = "TEE-only mode refused a model without TEE; pick a model whose id ends in -TEE."
 
 
+class ModelNotAllowedError(ChutesError):
+    code = "model_not_allowed"
+    default_hint = "This server only serves the models in CHUTES_ALLOWED_MODELS; use one of those."
+
+
+class CostLimitError(ChutesError):
+    code = "cost_limit"
+    default_hint = (
+        "Lower max_tokens, shorten the prompt or pick a cheaper model; or raise max_cost_usd "
+        "(the server-wide cap is CHUTES_MAX_COST_PER_CALL_USD)."
+    )
+
+
+class EmptyAnswerError(ChutesError):
+    code = "empty_answer"
+    default_hint = (
+        "The model spent all of max_tokens thinking and wrote no answer: raise max_tokens, "
+        "set thinking=false, or pass retry_without_thinking=true to retry once with thinking off."
+    )
+
+
 class BadRequestError(ChutesError):
     code = "bad_request"
     default_hint = "Fix the request arguments named in the message and try again."
+
+
+class InvalidCursorError(BadRequestError):
+    code = "invalid_cursor"
+    default_hint = "Leave `cursor` out to start from the first page, or pass a cursor exactly as returned."
 
 
 class UpstreamError(ChutesError):

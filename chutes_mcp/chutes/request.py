@@ -33,6 +33,8 @@ class ChatRequest:
     """Send `X-TEE-Only: true`, so Chutes refuses (426) to run the call on a non-TEE chute."""
     timeout_s: float | None = None
     """Overall deadline for this call, retries included; defaults to CHUTES_TIMEOUT_S."""
+    failover_codes: frozenset[str] = frozenset()
+    """Error codes not retried on this model, because the caller moves on to another one for them."""
 
 
 def thinking_switch(thinking: bool | None, reasoning_effort: str | None) -> bool | None:

@@ -31,10 +31,11 @@ class RetryPolicy:
     max_retries: int
     base_s: float = BACKOFF_BASE_S
     cap_s: float = BACKOFF_CAP_S
+    give_up_on: frozenset[str] = frozenset()
+    """Error codes raised at once instead of retried: the caller has another model to try for them."""
 
-
-def is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, ChutesError) and exc.retryable
+    def should_retry(self, exc: BaseException) -> bool:
+        return isinstance(exc, ChutesError) and exc.retryable and exc.code not in self.give_up_on
 
 
 class _FullJitterOrRetryAfter(tenacity.wait.wait_base):
@@ -82,7 +83,7 @@ async def with_retries(
         sleep=anyio.sleep,
         stop=tenacity.stop_after_attempt(policy.max_retries + 1) | tenacity.stop_before_delay(deadline_s),
         wait=wait,
-        retry=tenacity.retry_if_exception(is_retryable),
+        retry=tenacity.retry_if_exception(policy.should_retry),
         before_sleep=record,
         reraise=True,
     )

@@ -60,10 +60,13 @@ async def scenario(request: Request) -> Response:
         model = body.get("model")
         if model is not None and not isinstance(model, str):
             raise ValueError("model must be a string or null")
+        caller = body.get("caller")
+        if caller is not None and not isinstance(caller, str):
+            raise ValueError("caller must be a handle like 'key:0123456789ab' (see /_sim/stats) or null")
         faults = deque(parse_fault(str(token)) for token in body["faults"])
     except (ValueError, FaultSyntaxError) as exc:
         return detail(422, str(exc))
-    state.faults.queue(Scenario(faults=faults, route=route, model=model))
+    state.faults.queue(Scenario(faults=faults, route=route, model=model, caller=caller))
     return JSONResponse({"pending": state.faults.pending()}, status_code=201)
 
 

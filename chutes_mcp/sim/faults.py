@@ -75,9 +75,15 @@ class Scenario:
     faults: deque[Fault]
     route: str = "any"
     model: str | None = None
+    # A caller handle as `/_sim/stats` shows it (`key:<12 hex>`), to fault one tenant only.
+    caller: str | None = None
 
-    def matches(self, route: str, model: str | None) -> bool:
-        return (self.route in ("any", route)) and (self.model is None or self.model == model)
+    def matches(self, route: str, model: str | None, caller: str) -> bool:
+        return (
+            self.route in ("any", route)
+            and (self.model is None or self.model == model)
+            and (self.caller is None or self.caller == caller)
+        )
 
 
 class FaultBook:
@@ -102,7 +108,7 @@ class FaultBook:
                 script = self._scripts[key] = deque(parse_script(header))
             return script.popleft() if script else None
         for scenario in self.scenarios:
-            if scenario.faults and scenario.matches(route, model):
+            if scenario.faults and scenario.matches(route, model, caller):
                 fault = scenario.faults.popleft()
                 if not scenario.faults:
                     self.scenarios.remove(scenario)
@@ -111,6 +117,6 @@ class FaultBook:
 
     def pending(self) -> list[dict[str, object]]:
         return [
-            {"route": s.route, "model": s.model, "faults": [f.label for f in s.faults]}
+            {"route": s.route, "model": s.model, "caller": s.caller, "faults": [f.label for f in s.faults]}
             for s in self.scenarios
         ]

@@ -61,3 +61,14 @@ def test_queued_scenarios_match_route_and_model() -> None:
     assert take("chat", "x") == Fault(FaultKind.NO_INSTANCES)
     assert take("chat", "x") is None
     assert book.pending() == []
+
+
+def test_queued_scenarios_can_target_one_caller() -> None:
+    book = FaultBook()
+    book.queue(Scenario(faults=deque([Fault(FaultKind.RATE_LIMITED)]), route="chat", caller="key:a"))
+
+    def take(caller: str) -> Fault | None:
+        return book.next_fault(route="chat", model="m", header=None, caller=caller, session="")
+
+    assert take("key:b") is None
+    assert take("key:a") == Fault(FaultKind.RATE_LIMITED)

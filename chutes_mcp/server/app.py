@@ -1,0 +1,191 @@
+"""`create_server`: the chutes-mcp MCP server, ready for any transport."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CallToolResult, EmptyResult, SetLevelRequestParams, TextContent
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from chutes_mcp import __version__
+from chutes_mcp.config import Settings
+from chutes_mcp.server import tools
+from chutes_mcp.server.completions import register_completions
+from chutes_mcp.server.errors import INVALID_ARGUMENTS, error_payload, error_result
+from chutes_mcp.server.http import (
+    REQUEST_ID_HEADER,
+    HttpOptions,
+    StaticTokenVerifier,
+    access_log,
+    auth_settings,
+)
+from chutes_mcp.server.instructions import INSTRUCTIONS
+from chutes_mcp.server.prompts import register_prompts
+from chutes_mcp.server.resources import register_resources
+from chutes_mcp.server.runtime import Runtime, RuntimeSlot, TenancyMode, open_runtime
+from chutes_mcp.server.toolkit import add_tool
+
+TOOL_NAMES = tuple(spec.name for spec in tools.ALL)
+
+
+class UnknownToolNameError(ValueError):
+    pass
+
+
+def _reshape_sdk_argument_error(name: str, result: CallToolResult) -> CallToolResult:
+    """The SDK checks arguments against the input schema before a tool runs, and reports a mismatch
+    as "Error executing tool <name>: <pydantic text>"; give it the same code-first shape as every
+    other failure."""
+    prefix = f"Error executing tool {name}: "
+    first = result.content[0] if result.content else None
+    if not (result.is_error and isinstance(first, TextContent) and first.text.startswith(prefix)):
+        return result
+    problems = first.text.removeprefix(prefix)
+    return error_result(
+        error_payload(INVALID_ARGUMENTS, problems, "Fix the arguments named above and call the tool again.")
+    )
+
+
+def _unknown_arguments(name: str, given: set[str], accepted: frozenset[str]) -> CallToolResult:
+    return error_result(
+        error_payload(
+            INVALID_ARGUMENTS,
+            f"{name} has no argument(s) {', '.join(sorted(given))}",
+            f"Accepted arguments: {', '.join(sorted(accepted)) or 'none'}.",
+        )
+    )
+
+
+def _tool_call_guard(accepted: dict[str, frozenset[str]]) -> Any:
+    async def guard(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method != "tools/call" or ctx.params is None:
+            return await call_next(ctx)
+        name = ctx.params.get("name")
+        if not isinstance(name, str) or name not in accepted:
+            # Both spec revisions make an unknown tool a protocol error; MCPServer alone would answer
+            # with an isError result (python-sdk#3659).
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}")
+        arguments = ctx.params.get("arguments")
+        # The SDK would silently drop an argument it does not know (a misspelt `max_token`, say), and
+        # the call would run on a default the caller never chose.
+        extra = set(arguments) - accepted[name] if isinstance(arguments, dict) else set()
+        if extra:
+            return _unknown_arguments(name, extra, accepted[name])
+        started = time.perf_counter()
+        result = await call_next(ctx)
+        # Middleware sees the result already serialized, as a camelCase dict.
+        if isinstance(result, dict) and result.get("isError"):
+            reshaped = _reshape_sdk_argument_error(name, CallToolResult.model_validate(result))
+            result = reshaped.model_dump(mode="json", by_alias=True, exclude_none=True)
+        _tool_access_log(ctx, name, result, started)
+        return result
+
+    return guard
+
+
+def _tool_access_log(
+    ctx: ServerRequestContext[Any, Any], name: str, result: HandlerResult, started: float
+) -> None:
+    """One log line per tool call: what ran, on which model, how it ended, how long, what it cost."""
+    fields: dict[str, Any] = {"tool": name, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+    request_id = getattr(getattr(ctx.request, "headers", None), "get", lambda _key: None)(REQUEST_ID_HEADER)
+    if request_id:
+        fields["request_id"] = request_id
+    if isinstance(result, dict):
+        structured = result.get("structuredContent") or {}
+        fields["status"] = "error" if result.get("isError") else "ok"
+        fields["model"] = structured.get("model_used") or structured.get("model")
+        fields["cost_usd"] = structured.get("cost_usd")
+        if result.get("isError"):
+            fields["code"] = _error_code(result)
+    access_log.info("tool.call", **fields)
+
+
+def _error_code(result: dict[str, Any]) -> str | None:
+    content = result.get("content") or [{}]
+    code, _, _ = str(content[0].get("text", "")).partition(":")
+    return code or None
+
+
+def _health_routes(server: MCPServer[Runtime], slot: RuntimeSlot) -> None:
+    # Probes come from load balancers and kubelets: no token, the pod IP as Host. The SDK serves
+    # custom routes outside its auth and Host checks, which is what they need.
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    async def readyz(request: Request) -> Response:
+        runtime = slot.current
+        if runtime is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        view = await runtime.catalog.get()
+        return JSONResponse({"status": "ready", "catalog": view.source, "models": len(view.models)})
+
+    server.custom_route("/healthz", methods=["GET"], include_in_schema=False)(healthz)
+    server.custom_route("/readyz", methods=["GET"], include_in_schema=False)(readyz)
+
+
+def _accept_log_level(server: MCPServer[Runtime]) -> None:
+    """Answer the 2025-era `logging/setLevel`, which MCPServer leaves unregistered.
+
+    This server sends no log notifications (logging to clients is deprecated as of 2026-07-28; its
+    logs go to stderr), so every level is already honoured; refusing the call would only break
+    clients that set one during their handshake.
+    """
+
+    async def set_level(ctx: ServerRequestContext[Any, Any], params: SetLevelRequestParams) -> EmptyResult:
+        access_log.debug("logging.set_level", level=params.level)
+        return EmptyResult()
+
+    server._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
+
+
+def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCPServer[Runtime]:
+    disabled = set(settings.disabled_tools)
+    unknown = disabled - set(TOOL_NAMES)
+    if unknown:
+        raise UnknownToolNameError(
+            f"CHUTES_DISABLED_TOOLS names unknown tools: {', '.join(sorted(unknown))}; "
+            f"the tools are {', '.join(TOOL_NAMES)}"
+        )
+
+    slot = RuntimeSlot()
+
+    tenancy: TenancyMode = "server"
+    if http is not None and http.key_source == "request":
+        tenancy = "request" if http.auth_tokens else "request-bearer"
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
+        async with open_runtime(settings, tenancy=tenancy) as runtime, slot.holding(runtime):
+            yield runtime
+
+    enabled = [spec for spec in tools.ALL if spec.name not in disabled]
+    server: MCPServer[Runtime] = MCPServer(
+        "chutes-mcp",
+        title="Chutes",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        website_url="https://chutes.ai",
+        lifespan=lifespan,
+        # Tools, resources and prompts are fixed at start: no list changes to listen for.
+        subscriptions=False,
+        middleware=[_tool_call_guard({spec.name: frozenset(spec.args.model_fields) for spec in enabled})],
+        token_verifier=StaticTokenVerifier(http.auth_tokens) if http and http.auth_tokens else None,
+        auth=auth_settings(http) if http and http.auth_tokens else None,
+    )
+    for spec in enabled:
+        add_tool(server, spec)
+    register_resources(server, slot)
+    register_prompts(server, slot)
+    register_completions(server, slot)
+    _accept_log_level(server)
+    if http is not None:
+        _health_routes(server, slot)
+    return server

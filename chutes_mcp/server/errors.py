@@ -1,0 +1,62 @@
+"""Every failure a tool reports, in one shape an agent can act on.
+
+The text starts with the stable error code, gives the hint, and ends with a JSON object
+(`code`, `hint`, `retry_after_s`, `invocation_id`, ...), so a model can read it and a program can parse
+its last line. The result is built directly (not raised as `ToolError`) because the SDK prefixes raised
+tool errors with "Error executing tool <name>:", which would hide the code.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mcp.types import CallToolResult, TextContent
+
+from chutes_mcp.chutes import ChutesError
+
+# Codes of failures found by the server itself, before or around a Chutes call.
+INVALID_ARGUMENTS = "invalid_arguments"
+
+
+def error_payload(
+    code: str,
+    message: str,
+    hint: str,
+    *,
+    retryable: bool = False,
+    retry_after_s: float | None = None,
+    invocation_id: str | None = None,
+    status: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": message,
+        "hint": hint,
+        "retryable": retryable,
+        "retry_after_s": retry_after_s,
+        "invocation_id": invocation_id,
+        "status": status,
+    }
+
+
+def error_text(payload: dict[str, Any]) -> str:
+    return f"{payload['code']}: {payload['message']}\nHint: {payload['hint']}\n{json.dumps(payload)}"
+
+
+def error_result(payload: dict[str, Any]) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=error_text(payload))], is_error=True)
+
+
+def chutes_error_result(exc: ChutesError) -> CallToolResult:
+    return error_result(
+        error_payload(
+            exc.code,
+            exc.message,
+            exc.hint,
+            retryable=exc.retryable,
+            retry_after_s=exc.retry_after_s,
+            invocation_id=exc.invocation_id,
+            status=exc.status,
+        )
+    )

@@ -1,0 +1,211 @@
+"""Streamable HTTP: who may call (bearer tokens), from where (Host and Origin), how much (body size),
+plus health probes and JSON access logs.
+
+Secure by default: loopback binds need nothing; any other bind needs server tokens (or an explicit
+`--no-auth`), and DNS-rebinding protection always stays on, with loopback plus `--allowed-hosts` as
+the allowed Host values (the SDK would switch it off for 0.0.0.0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import uvicorn
+from mcp.server.auth.provider import AccessToken, TokenVerifier
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chutes_mcp.log import get_logger
+
+KeySource = Literal["server", "request"]
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # chat with a few images; the SDK's default is 4 MiB
+_LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
+_LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
+REQUEST_ID_HEADER = "x-request-id"
+access_log = get_logger("chutes_mcp.access")
+
+
+class HttpConfigError(ValueError):
+    pass
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    path: str = "/mcp"
+    auth_tokens: tuple[str, ...] = field(default=(), repr=False)
+    no_auth: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    key_source: KeySource = "server"
+
+    def check(self) -> None:
+        """Refuse, before binding, a setup that would expose the server without meaning to."""
+        if not self.path.startswith("/"):
+            raise HttpConfigError(f"--path must start with '/', got {self.path!r}")
+        if self.auth_tokens and self.no_auth:
+            raise HttpConfigError("--no-auth contradicts --auth-token / CHUTES_MCP_AUTH_TOKENS; give one")
+        if not is_loopback(self.host) and not self.auth_tokens and not self.no_auth:
+            raise HttpConfigError(
+                f"binding {self.host} exposes the server beyond this machine: set bearer tokens with "
+                "--auth-token or CHUTES_MCP_AUTH_TOKENS (comma list), or pass --no-auth to accept that"
+            )
+        if any(len(token) < 16 for token in self.auth_tokens):
+            raise HttpConfigError("server auth tokens must be at least 16 characters long")
+
+    @property
+    def public_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.path}"
+
+
+def transport_security(options: HttpOptions) -> TransportSecuritySettings:
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[*_LOOPBACK_HOSTS, *options.allowed_hosts],
+        allowed_origins=[*_LOOPBACK_ORIGINS, *options.allowed_origins],
+    )
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class StaticTokenVerifier(TokenVerifier):
+    """Server tokens from configuration; several at once so they can be rotated without downtime."""
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        self._digests = [_digest(token) for token in tokens]
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        # Compare digests against every configured token, so timing tells nothing about which or how
+        # much of a token matched.
+        offered = _digest(token)
+        matched = [hmac.compare_digest(offered, digest) for digest in self._digests]
+        if not any(matched):
+            return None
+        fingerprint = offered.hex()[:12]
+        return AccessToken(token=f"sha256:{fingerprint}", client_id=f"token-{matched.index(True)}", scopes=[])
+
+
+def auth_settings(options: HttpOptions) -> AuthSettings:
+    url = options.public_url
+    return AuthSettings(issuer_url=url, resource_server_url=url, validate_token_resource=False)
+
+
+class AccessLog:
+    """One JSON line per HTTP request: request id, method, path, status, latency. Never headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # A caller's (or a proxy's) request id is kept, so one id follows a call through the logs;
+        # the tool-call log line reads it from the request.
+        given = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        request_id = given[:64] if given.isprintable() and given else uuid.uuid4().hex[:16]
+        if not given:
+            scope = {
+                **scope,
+                "headers": [*scope["headers"], (REQUEST_ID_HEADER.encode(), request_id.encode())],
+            }
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "http.request",
+                request_id=request_id,
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind before the server starts, so a taken port is one clear error and port 0 is known at once."""
+    sock = socket.socket(
+        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        # Listening now lets clients connect (into the backlog) before uvicorn's loop is up.
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise HttpConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
+    """Serve streamable HTTP until stopped. Stateless, so any replica can answer any request."""
+    options.check()
+    if options.no_auth and not is_loopback(options.host):
+        access_log.warning(
+            "http.no_auth", host=options.host, detail="anyone who can reach this port can use it"
+        )
+    app = AccessLog(
+        server.streamable_http_app(
+            streamable_http_path=options.path,
+            stateless_http=True,
+            transport_security=transport_security(options),
+            max_request_body_size=options.max_body_bytes,
+            host=options.host,
+        )
+    )
+    config = uvicorn.Config(
+        app,
+        host=options.host,
+        port=options.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+        timeout_keep_alive=30,
+    )
+    with bind(options.host, options.port) as sock:
+        shown = f"[{options.host}]" if ":" in options.host else options.host
+        sys.stderr.write(
+            f"chutes-mcp serve: listening on http://{shown}:{sock.getsockname()[1]}{options.path}\n"
+        )
+        sys.stderr.flush()
+        await uvicorn.Server(config).serve([sock])

@@ -1,0 +1,106 @@
+"""The one object per process that every tool shares: settings, HTTP pool, catalog, resolver, limiter."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from chutes_mcp.chutes import (
+    CatalogView,
+    ChatPlanner,
+    ChutesClient,
+    EmbeddingCatalog,
+    ModelCatalog,
+    ModelResolver,
+)
+from chutes_mcp.config import Settings
+from chutes_mcp.server.tenants import Tenants
+
+TenancyMode = Literal["server", "request", "request-bearer"]
+
+# How long a tool waits for a due catalog refresh before answering from the copy it has.
+CATALOG_WAIT_S = 2.0
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    client: ChutesClient
+    catalog: ModelCatalog
+    resolver: ModelResolver
+    embeddings: EmbeddingCatalog
+    planner: ChatPlanner
+    # Set in bring-your-own-key mode: each request then calls Chutes with its own credential.
+    tenants: Tenants | None = None
+
+    async def catalog_view(self) -> CatalogView:
+        return await self.catalog.get(max_wait_s=CATALOG_WAIT_S)
+
+    def for_request(self, headers: Mapping[str, str] | None) -> Runtime:
+        """This runtime as one request sees it: with the caller's own client in bring-your-own-key mode."""
+        if self.tenants is None:
+            return self
+        return replace(self, client=self.tenants.client(self.tenants.credential(headers)))
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, *, tenancy: TenancyMode = "server") -> AsyncIterator[Runtime]:
+    """Open the shared state for the life of the server; nothing here waits on the network.
+
+    `tenancy` "request" takes each caller's Chutes key from its request ("request-bearer": also from
+    `Authorization: Bearer`, when the server itself has no tokens to check there).
+    """
+    async with ChutesClient(settings) as client:
+        catalog = ModelCatalog(
+            client.list_models_raw, ttl_s=settings.cache_ttl_s, cache_dir=settings.catalog_cache_path
+        )
+        resolver = ModelResolver(settings.aliases)
+        planner = ChatPlanner(
+            resolver,
+            default_model=settings.default_model,
+            allowed_models=settings.allowed_models,
+            fallbacks=settings.fallbacks,
+        )
+        async with catalog:
+            yield Runtime(
+                settings=settings,
+                client=client,
+                catalog=catalog,
+                resolver=resolver,
+                embeddings=EmbeddingCatalog(),
+                planner=planner,
+                tenants=None
+                if tenancy == "server"
+                else Tenants(settings, client.http, bearer_is_key=tenancy == "request-bearer"),
+            )
+
+
+class RuntimeSlot:
+    """The runtime of a running server, for handlers the SDK calls without the request context.
+
+    mcp 2.3 refuses a Context parameter on static resources, and hands completion handlers only the
+    completion context; the lifespan fills this slot so they reach the same Runtime as the tools.
+    """
+
+    def __init__(self) -> None:
+        self._runtime: Runtime | None = None
+
+    @asynccontextmanager
+    async def holding(self, runtime: Runtime) -> AsyncIterator[Runtime]:
+        self._runtime = runtime
+        try:
+            yield runtime
+        finally:
+            self._runtime = None
+
+    @property
+    def current(self) -> Runtime | None:
+        return self._runtime
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError("the server is not running: its lifespan has not started or has ended")
+        return self._runtime

@@ -1,0 +1,24 @@
+"""What the catalog tools share: the constraints as the server applies them, and a few words of text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chutes_mcp.chutes import ModelFilter
+from chutes_mcp.server.runtime import Runtime
+
+
+def catalog_filter(args: ModelFilter, runtime: Runtime) -> ModelFilter:
+    """The caller's constraints alone (argument models extend ModelFilter), TEE-only when the server is."""
+    constraints = {name: getattr(args, name) for name in ModelFilter.model_fields}
+    constraints["tee_only"] = args.tee_only or runtime.settings.tee_only
+    return ModelFilter(**constraints)
+
+
+def provenance(source: str, fetched_at: datetime, stale: bool) -> str:
+    when = fetched_at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"catalog {source}, fetched {when}" + (", stale" if stale else "")
+
+
+def usd(value: float | None) -> str:
+    return "?" if value is None else f"${value:g}"

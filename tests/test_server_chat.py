@@ -1,0 +1,414 @@
+"""The `chat` tool end to end: `chutes-mcp serve` over stdio, both protocol eras, against the simulator."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp_support import ERAS, error_of, mcp_session, text_of
+from sim_process import SimProcess
+
+pytestmark = pytest.mark.anyio
+
+PLAIN = "unsloth/Mistral-Nemo-Instruct-2407"  # no TEE, no reasoning
+TEE_MODEL = "deepseek-ai/DeepSeek-V3-0324-TEE"  # TEE, no reasoning
+TEE_BACKUP = "Qwen/Qwen3-235B-A22B-Instruct-2507-TEE"
+THINKER = "zai-org/GLM-4.7-TEE"  # thinks by default
+TINY_PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+WEATHER_TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "get_time",
+            "description": "Local time in a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    },
+]
+CITY_SCHEMA = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "city",
+        "schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+def queue_faults(sim: SimProcess, *faults: str, model: str | None = None) -> None:
+    body = {"faults": list(faults), "route": "chat", "model": model}
+    httpx2.post(f"{sim.url}/_sim/scenario", json=body).raise_for_status()
+
+
+def sim_config(sim: SimProcess, **knobs: float) -> None:
+    httpx2.patch(f"{sim.url}/_sim/config", json=knobs).raise_for_status()
+
+
+def chat_requests(sim: SimProcess) -> int:
+    total: int = sim.stats()["requests"].get("chat", {}).get("total", 0)
+    return total
+
+
+async def call_chat(sim: SimProcess, tmp_path: Path, mode: str, args: dict[str, Any], **env: str) -> Any:
+    async with mcp_session(sim, tmp_path, mode, **env) as client:  # type: ignore[arg-type]
+        return await client.call_tool("chat", args)
+
+
+def structured(result: Any) -> dict[str, Any]:
+    assert not result.is_error, text_of(result)
+    content: dict[str, Any] = result.structured_content
+    return content
+
+
+# -- answers -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_plain_prompt(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    out = structured(await call_chat(sim, tmp_path, mode, {"prompt": "hello"}))
+    assert out["text"]
+    assert out["usage"]["completion_tokens"] > 0
+    assert out["usage"]["prompt_tokens"] > 0
+    assert out["cost_usd"] > 0
+    assert out["model_requested"] == "chutes-default"
+    assert out["model_used"] == "zai-org/GLM-4.7-TEE"
+    assert out["invocation_id"]
+    assert out["quota"]["total"] == 2000
+    assert out["attempts"] == [
+        {
+            "model": "zai-org/GLM-4.7-TEE",
+            "outcome": "ok",
+            "status": 200,
+            "ms": out["attempts"][0]["ms"],
+            "retries": 0,
+        }
+    ]
+    assert out["reasoning"] is None
+    assert out["ttft_ms"] is not None
+    assert out["latency_ms"] >= out["ttft_ms"]
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_the_text_is_the_answer_plus_one_line(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    result = await call_chat(sim, tmp_path, mode, {"prompt": "hello", "model": PLAIN})
+    out = structured(result)
+    answer, footer = text_of(result).rsplit("\n\n", 1)
+    assert answer == out["text"]
+    assert footer.startswith(f"— {PLAIN} · ")
+    assert "$" in footer
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_messages_with_an_image(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is in this picture?"},
+                {"type": "image_url", "image_url": {"url": TINY_PNG}},
+            ],
+        }
+    ]
+    out = structured(await call_chat(sim, tmp_path, mode, {"messages": messages, "model": "chutes-vision"}))
+    assert out["text"]
+    assert out["model_used"] == "chutesai/Mistral-Small-3.2-24B-Instruct-2506"
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_system_prompt_is_sent(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    async with mcp_session(sim, tmp_path, mode) as client:  # type: ignore[arg-type]
+        bare = structured(await client.call_tool("chat", {"prompt": "hello", "model": PLAIN}))
+        with_system = structured(
+            await client.call_tool(
+                "chat", {"prompt": "hello", "model": PLAIN, "system": "Answer in one short line."}
+            )
+        )
+    assert with_system["usage"]["prompt_tokens"] > bare["usage"]["prompt_tokens"]
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_json_schema_answer(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    async with mcp_session(sim, tmp_path, mode) as client:  # type: ignore[arg-type]
+        schema = structured(
+            await client.call_tool(
+                "chat", {"prompt": "A city?", "model": TEE_MODEL, "response_format": CITY_SCHEMA}
+            )
+        )
+        anything = structured(
+            await client.call_tool(
+                "chat", {"prompt": "A city?", "model": TEE_MODEL, "response_format": {"type": "json_object"}}
+            )
+        )
+    assert isinstance(json.loads(schema["text"])["city"], str)
+    assert isinstance(json.loads(anything["text"]), dict)
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_tool_calls_come_back_to_run(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    args = {"prompt": "Use get_time for Paris.", "model": TEE_MODEL, "tools": WEATHER_TOOLS}
+    result = await call_chat(sim, tmp_path, mode, args)
+    out = structured(result)
+    assert out["finish_reason"] == "tool_calls"
+    (call,) = out["tool_calls"]
+    assert call["name"] == "get_time"
+    assert call["id"]
+    assert isinstance(json.loads(call["arguments"])["city"], str)
+    assert "Tool call get_time(" in text_of(result)
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_reasoning_only_when_asked(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    async with mcp_session(sim, tmp_path, mode) as client:  # type: ignore[arg-type]
+        shown = structured(
+            await client.call_tool("chat", {"prompt": "Why?", "model": THINKER, "include_reasoning": True})
+        )
+        hidden = structured(await client.call_tool("chat", {"prompt": "Why?", "model": THINKER}))
+    assert shown["reasoning"]
+    assert shown["reasoning_truncated_chars"] == 0
+    assert hidden["reasoning"] is None
+    assert shown["text"] == hidden["text"]
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_empty_answer_retried_without_thinking(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    args = {"prompt": "Why?", "model": THINKER, "max_tokens": 8, "retry_without_thinking": True}
+    out = structured(await call_chat(sim, tmp_path, mode, args))
+    assert out["text"]
+    assert [attempt["outcome"] for attempt in out["attempts"]] == ["empty_answer", "ok"]
+    assert any("thinking off" in note for note in out["notes"])
+    assert out["cost_usd"] > 0
+
+
+# -- TEE -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_tee_only_sends_the_header(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    """The server's catalog says TEE; the simulator is then told the chute is not, so only a request that
+    carries `X-TEE-Only: true` is refused (426)."""
+    async with mcp_session(sim, tmp_path, mode) as client:  # type: ignore[arg-type]
+        structured(await client.call_tool("chat", {"prompt": "hello", "model": TEE_MODEL, "tee_only": True}))
+        catalog = httpx2.get(f"{sim.llm_base}/models").json()
+        for entry in catalog["data"]:
+            if entry["id"] == TEE_MODEL:
+                entry["confidential_compute"] = False
+        httpx2.put(f"{sim.url}/_sim/catalog", json=catalog).raise_for_status()
+        plain = await client.call_tool("chat", {"prompt": "hello", "model": TEE_MODEL})
+        refused = await client.call_tool("chat", {"prompt": "hello", "model": TEE_MODEL, "tee_only": True})
+    structured(plain)
+    payload = error_of(refused)
+    assert (payload["code"], payload["status"]) == ("tee_required", 426)
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_tee_only_server_mode_refuses_before_calling(
+    sim: SimProcess, tmp_path: Path, mode: str
+) -> None:
+    result = await call_chat(sim, tmp_path, mode, {"prompt": "hello", "model": PLAIN}, CHUTES_TEE_ONLY="true")
+    assert error_of(result)["code"] == "tee_required"
+    assert chat_requests(sim) == 0
+
+
+# -- failover --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_fallback_list(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    queue_faults(sim, "503", model=TEE_MODEL)
+    out = structured(
+        await call_chat(
+            sim, tmp_path, mode, {"prompt": "hello", "model": TEE_MODEL, "fallbacks": [TEE_BACKUP]}
+        )
+    )
+    assert [(a["model"], a["outcome"], a["status"]) for a in out["attempts"]] == [
+        (TEE_MODEL, "model_unavailable", 503),
+        (TEE_BACKUP, "ok", 200),
+    ]
+    assert out["model_used"] == TEE_BACKUP
+    assert out["model_requested"] == TEE_MODEL
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_auto_fallbacks_keep_the_constraints(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    queue_faults(sim, "503", model=TEE_MODEL)
+    args = {"prompt": "hello", "model": TEE_MODEL, "fallbacks": "auto", "tee_only": True}
+    out = structured(await call_chat(sim, tmp_path, mode, args))
+    first, second = out["attempts"]
+    assert (first["model"], first["outcome"]) == (TEE_MODEL, "model_unavailable")
+    assert second["outcome"] == "ok"
+    assert second["model"] != TEE_MODEL
+    assert out["model_used"].endswith("-TEE")
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_cost_limit_refuses_before_any_call(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    result = await call_chat(
+        sim, tmp_path, mode, {"prompt": "hello", "model": THINKER, "max_cost_usd": 0.0001}
+    )
+    payload = error_of(result)
+    assert payload["code"] == "cost_limit"
+    assert "worst case" in payload["message"]
+    assert chat_requests(sim) == 0
+
+
+# -- every error code --------------------------------------------------------------------------------------
+
+HELLO = {"prompt": "hello", "model": TEE_MODEL}
+DEAD_BASE = "http://127.0.0.1:9/v1"
+
+# (code, arguments, faults queued for the chat route, server environment)
+ERROR_CASES: list[tuple[str, dict[str, Any], tuple[str, ...], dict[str, str]]] = [
+    ("invalid_arguments", {"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]}, (), {}),
+    ("invalid_arguments", {"prompt": "hi", "temperature": 3}, (), {}),
+    ("invalid_arguments", {"messages": [{"role": "tool", "content": "42"}]}, (), {}),
+    ("model_not_found", {"prompt": "hi", "model": "no-such-org/no-such-model"}, (), {}),
+    ("model_not_allowed", {"prompt": "hi", "model": PLAIN}, (), {"CHUTES_ALLOWED_MODELS": TEE_MODEL}),
+    ("tee_required", {"prompt": "hi", "model": PLAIN, "tee_only": True}, (), {}),
+    ("tee_required", HELLO, ("426",), {}),
+    ("cost_limit", {**HELLO, "max_cost_usd": 1e-9}, (), {}),
+    ("empty_answer", {"prompt": "Why?", "model": THINKER, "max_tokens": 8}, (), {}),
+    ("rate_limited", HELLO, ("429", "429"), {}),
+    ("model_unavailable", HELLO, ("503", "503"), {}),
+    ("quota_exhausted", HELLO, ("402",), {}),
+    ("auth_invalid", HELLO, (), {"CHUTES_API_KEY": "invalid-key"}),
+    ("auth_scope", HELLO, ("403",), {}),
+    (
+        "bad_request",
+        {
+            **HELLO,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"schema": {"type": "string", "pattern": "^a"}},
+            },
+        },
+        (),
+        {},
+    ),
+    (
+        "bad_request",
+        {
+            "messages": [
+                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": TINY_PNG}}]}
+            ],
+            "model": PLAIN,
+        },
+        (),
+        {},
+    ),
+    ("upstream_error", HELLO, ("500", "500"), {}),
+    ("upstream_error", HELLO, ("midstream-error",), {}),
+    ("timeout", {**HELLO, "timeout_s": 0.5}, ("slow-first-byte:3000",), {}),
+    ("network", HELLO, (), {"CHUTES_API_BASE": DEAD_BASE}),
+]
+
+
+@pytest.mark.parametrize("mode", ERAS)
+@pytest.mark.parametrize(
+    ("code", "args", "faults", "env"),
+    ERROR_CASES,
+    ids=[f"{case[0]}-{i}" for i, case in enumerate(ERROR_CASES)],
+)
+async def test_error_codes(
+    sim: SimProcess,
+    tmp_path: Path,
+    mode: str,
+    code: str,
+    args: dict[str, Any],
+    faults: tuple[str, ...],
+    env: dict[str, str],
+) -> None:
+    if faults:
+        queue_faults(sim, *faults)
+    payload = error_of(await call_chat(sim, tmp_path, mode, args, **env))
+    assert payload["code"] == code, payload
+    assert payload["hint"]
+
+
+# -- progress and cancellation -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_a_two_second_stream_reports_progress(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    # Every answer has at least 20 words (one token each): 20 tokens at 10/s is a 2 s stream.
+    sim_config(sim, tokens_per_s=10)
+    seen: list[tuple[float, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, message))
+
+    async with mcp_session(sim, tmp_path, mode) as client:  # type: ignore[arg-type]
+        result = await client.call_tool(
+            "chat", {"prompt": "hello", "model": PLAIN, "max_tokens": 20}, progress_callback=on_progress
+        )
+    structured(result)
+    assert len(seen) >= 3, seen
+    assert [progress for progress, _ in seen] == sorted({progress for progress, _ in seen})
+    assert seen[0][1] is not None
+    assert seen[0][1].startswith("1 tokens")
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_cancelling_closes_the_upstream_stream(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    sim_config(sim, tokens_per_s=5)
+    first_progress = anyio.Event()
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        first_progress.set()
+
+    async with mcp_session(sim, tmp_path, mode) as client:  # type: ignore[arg-type]
+        call = functools.partial(
+            client.call_tool, "chat", {"prompt": "hello", "model": PLAIN}, progress_callback=on_progress
+        )
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(call)
+                await first_progress.wait()
+                assert sim.stats()["streams"]["open"] == 1
+                group.cancel_scope.cancel()
+        cancelled_at = time.monotonic()
+        while sim.stats()["streams"]["closed_early"] < 1:
+            assert time.monotonic() - cancelled_at < 1.0, "the upstream stream stayed open"
+            await anyio.sleep(0.01)
+    assert sim.stats()["streams"]["completed"] == 0
+
+
+# -- the CLI -----------------------------------------------------------------------------------------------
+
+
+def test_call_chat_with_the_embedded_simulator(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "chutes_mcp", "call", "chat", '{"prompt":"hello"}', "--sim"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["text"]
+    assert out["usage"]["total_tokens"] > 0
+    assert out["cost_usd"] > 0

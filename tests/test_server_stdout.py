@@ -1,0 +1,246 @@
+"""stdout of `chutes-mcp serve` is the protocol's alone: read raw, byte for byte, with DEBUG logging on.
+
+A stray byte on stdout (a print, a warning, a log line, an install banner) breaks the host's handshake,
+one of the most common complaints about MCP servers. These tests speak JSON-RPC by hand over a real
+process's pipes, so nothing between the server and the test can tidy the stream up.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import secrets
+import string
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp_support import server_env
+from sim_process import SimProcess
+
+# A guard against a hung server, not a timing assertion: a healthy answer takes well under a second.
+HANG_GUARD_S = 60.0
+MODERN = "2026-07-28"
+LEGACY = "2025-11-25"
+DEBUG_LINE = re.compile(rb"^\S+ \[debug\s*\] ", re.MULTILINE)
+
+
+def fresh_api_key() -> str:
+    """A well-formed key (the simulator accepts any) that appears nowhere else, so a leak is certain."""
+    alnum = string.ascii_letters + string.digits
+    return f"cpk_{secrets.token_hex(16)}.{secrets.token_hex(16)}.{''.join(secrets.choice(alnum) for _ in range(32))}"
+
+
+class RawServer:
+    """`chutes-mcp serve` on real pipes; keeps every stdout and stderr byte as it arrived."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "chutes_mcp", "serve", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        self.stdout_chunks: list[bytes] = []
+        self.stderr = bytearray()
+        self.requests = 0
+        self._lines: queue.Queue[bytes | None] = queue.Queue()
+        self._next_id = 0
+        self._threads = [
+            threading.Thread(target=self._read_stdout, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        # readline() on the binary pipe returns every byte, the last partial line included.
+        for line in iter(self.process.stdout.readline, b""):
+            self.stdout_chunks.append(line)
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for chunk in iter(lambda: self.process.stderr.read1(65536), b""):  # type: ignore[union-attr]
+            self.stderr.extend(chunk)
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(message).encode() + b"\n")
+        self.process.stdin.flush()
+
+    def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+        self.send({"jsonrpc": "2.0", "method": method, **({"params": params} if params is not None else {})})
+
+    def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send one request and return its response; other messages on the way are left for the checks."""
+        self._next_id += 1
+        request_id = self._next_id
+        self.requests += 1
+        message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        self.send(message)
+        while True:
+            try:
+                line = self._lines.get(timeout=HANG_GUARD_S)
+            except queue.Empty:
+                raise AssertionError(
+                    f"no answer to {method}; stderr:\n{self.stderr.decode(errors='replace')}"
+                ) from None
+            if line is None:
+                raise AssertionError(
+                    f"stdout closed before answering {method}; stderr:\n{self.stderr.decode()}"
+                )
+            try:
+                parsed = json.loads(line)
+            except ValueError:
+                continue  # not JSON: the stream check after close() reports it with the raw bytes
+            if isinstance(parsed, dict) and parsed.get("id") == request_id and "method" not in parsed:
+                return parsed
+
+    def close(self) -> int:
+        """End of input, as a host closing the pipe: the server must exit on its own."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            code = self.process.wait(timeout=HANG_GUARD_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError("the server did not exit when its stdin closed") from None
+        for thread in self._threads:
+            thread.join(timeout=HANG_GUARD_S)
+        return code
+
+    @property
+    def stdout(self) -> bytes:
+        return b"".join(self.stdout_chunks)
+
+
+def assert_only_jsonrpc(raw: bytes, requests: int) -> list[dict[str, Any]]:
+    """Every byte of `raw` belongs to a newline-terminated JSON-RPC 2.0 message; each request got one answer."""
+    assert raw, "the server wrote nothing on stdout"
+    assert raw.endswith(b"\n"), f"stdout does not end with a complete message: {raw[-200:]!r}"
+    messages = []
+    for number, line in enumerate(raw.split(b"\n")[:-1], start=1):
+        try:
+            message = json.loads(line.decode("utf-8"))
+        except ValueError:
+            raise AssertionError(f"stdout line {number} is not JSON: {line[:300]!r}") from None
+        assert isinstance(message, dict), f"stdout line {number} is not a JSON-RPC object: {line[:300]!r}"
+        assert message.get("jsonrpc") == "2.0", f"stdout line {number} is not JSON-RPC 2.0: {line[:300]!r}"
+        if "method" in message:
+            assert isinstance(message["method"], str)
+        else:
+            assert "id" in message, f"stdout line {number}: neither a request, a notification nor a response"
+            assert ("result" in message) != ("error" in message), f"stdout line {number}: {line[:300]!r}"
+        messages.append(message)
+    responses = [m for m in messages if "method" not in m]
+    assert len(responses) == requests, f"{requests} requests, {len(responses)} responses"
+    return messages
+
+
+def modern_meta() -> dict[str, Any]:
+    return {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "raw-test", "version": "0"},
+        # Ask for protocol log messages too: they are protocol messages, so they may share stdout.
+        "io.modelcontextprotocol/logLevel": "debug",
+    }
+
+
+def drive_legacy(server: RawServer) -> list[str]:
+    """The 2025-11-25 handshake, as most hosts speak it; returns the tool names listed."""
+    init = server.request(
+        "initialize",
+        {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "raw-test", "version": "0"}},
+    )
+    assert init["result"]["protocolVersion"] == LEGACY
+    server.notify("notifications/initialized")
+    return call_tools(server, meta=None)
+
+
+def drive_modern(server: RawServer) -> list[str]:
+    """The 2026-07-28 era: no handshake, `server/discover`, and `_meta` on every request."""
+    discovered = server.request("server/discover", {"_meta": modern_meta()})
+    assert MODERN in discovered["result"]["supportedVersions"], discovered
+    return call_tools(server, meta=modern_meta())
+
+
+def call_tools(server: RawServer, meta: dict[str, Any] | None) -> list[str]:
+    extra: dict[str, Any] = {"_meta": meta} if meta else {}
+    listed = server.request("tools/list", {**extra})
+    names = [tool["name"] for tool in listed["result"]["tools"]]
+    account = server.request("tools/call", {"name": "account", "arguments": {}, **extra})
+    assert account["result"]["isError"] is False, account
+    if "list_models" in names:
+        models = server.request("tools/call", {"name": "list_models", "arguments": {"limit": 3}, **extra})
+        assert models["result"]["isError"] is False, models
+    unknown = server.request("tools/call", {"name": "no_such_tool", "arguments": {}, **extra})
+    assert "error" in unknown, unknown
+    return names
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_stdout_carries_only_protocol_messages_at_debug(sim: SimProcess, tmp_path: Path, era: str) -> None:
+    env = server_env(sim, tmp_path, CHUTES_LOG_LEVEL="DEBUG")
+    server = RawServer(env, "--log-level", "DEBUG")
+    try:
+        names = drive_legacy(server) if era == "legacy" else drive_modern(server)
+    finally:
+        code = server.close()
+    assert code == 0, server.stderr.decode(errors="replace")
+    assert "account" in names
+    assert_only_jsonrpc(server.stdout, server.requests)
+    # The logs did happen, at DEBUG, and went to stderr.
+    assert DEBUG_LINE.search(bytes(server.stderr)), server.stderr[-2000:].decode(errors="replace")
+    assert b"Traceback" not in server.stderr
+
+
+def test_api_key_never_reaches_stdout_or_stderr(sim: SimProcess, tmp_path: Path) -> None:
+    key = fresh_api_key()
+    secret = key.rsplit(".", 1)[1]
+    # The first chat request is refused (401), so the error path logs at DEBUG too.
+    httpx2.post(f"{sim.url}/_sim/scenario", json={"faults": ["401"], "route": "chat"}).raise_for_status()
+    server = RawServer(
+        server_env(sim, tmp_path, CHUTES_API_KEY=key, CHUTES_LOG_LEVEL="DEBUG"), "--log-level", "DEBUG"
+    )
+    try:
+        server.request(
+            "initialize",
+            {
+                "protocolVersion": LEGACY,
+                "capabilities": {},
+                "clientInfo": {"name": "raw-test", "version": "0"},
+            },
+        )
+        server.notify("notifications/initialized")
+        names = [tool["name"] for tool in server.request("tools/list")["result"]["tools"]]
+        calls = [
+            ("account", {}),
+            ("list_models", {"limit": 2}),
+            ("chat", {"prompt": "hello"}),
+            ("chat", {"prompt": "hi"}),
+        ]
+        for name, arguments in calls:
+            if name in names:
+                server.request("tools/call", {"name": name, "arguments": arguments})
+    finally:
+        code = server.close()
+    assert code == 0, server.stderr.decode(errors="replace")
+    stdout, stderr = server.stdout.decode(errors="replace"), server.stderr.decode(errors="replace")
+    assert DEBUG_LINE.search(bytes(server.stderr))
+    for where, text in (("stdout", stdout), ("stderr", stderr)):
+        assert key not in text, f"the API key appears on {where}"
+        assert secret not in text, f"the secret part of the API key appears on {where}"
+        assert "Bearer cpk_" not in text, f"an Authorization header appears on {where}"

@@ -1,0 +1,218 @@
+"""Running a chat across candidates with a scripted client: failover, empty answers, cost, progress."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncGenerator
+
+import pytest
+
+from chutes_mcp.chutes.cost import TokenPrices
+from chutes_mcp.chutes.errors import (
+    AuthInvalidError,
+    BadRequestError,
+    ChutesError,
+    EmptyAnswerError,
+    ModelNotFoundError,
+    ModelUnavailableError,
+    NetworkError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    TeeRequiredError,
+)
+from chutes_mcp.chutes.failover import FAILOVER_CODES, run_chat
+from chutes_mcp.chutes.progress import ProgressThrottle, ProgressUpdate
+from chutes_mcp.chutes.reasoning import clip_reasoning, is_empty_answer
+from chutes_mcp.chutes.request import ChatRequest
+from chutes_mcp.chutes.types import (
+    ChatEvent,
+    ChatResult,
+    Done,
+    ReasoningDelta,
+    ResponseMeta,
+    TextDelta,
+    ToolCall,
+    Usage,
+    UsageEvent,
+)
+
+pytestmark = pytest.mark.anyio
+
+PRICES = TokenPrices(prompt=1.0, completion=2.0)
+REQUEST = ChatRequest(model="", messages=[{"role": "user", "content": "hi"}], max_tokens=10)
+
+Script = ChutesError | list[ChatEvent]
+
+
+def answer(text: str, finish: str = "stop", reasoning: str = "") -> list[ChatEvent]:
+    events: list[ChatEvent] = [ReasoningDelta(reasoning)] if reasoning else []
+    events += [TextDelta(piece) for piece in re.findall(r"\S+\s*", text)]
+    return [
+        *events,
+        UsageEvent(Usage(prompt_tokens=10, completion_tokens=5)),
+        Done(finish, "m", ResponseMeta()),
+    ]
+
+
+class ScriptedClient:
+    """Answers each request with the next script entry: events to stream, or an error to raise."""
+
+    def __init__(self, *scripts: Script, fail_after_first: ChutesError | None = None) -> None:
+        self.scripts = list(scripts)
+        self.requests: list[ChatRequest] = []
+        self.closed = 0
+        self.fail_after_first = fail_after_first
+
+    async def chat_stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
+        self.requests.append(request)
+        script = self.scripts.pop(0)
+        try:
+            if isinstance(script, ChutesError):
+                raise script
+            for index, event in enumerate(script):
+                yield event
+                if index == 0 and self.fail_after_first is not None:
+                    raise self.fail_after_first
+        finally:
+            self.closed += 1
+
+
+@pytest.mark.parametrize(
+    ("error", "fails_over"),
+    [
+        (ModelUnavailableError("cold", status=503), True),
+        (ModelNotFoundError("gone", status=404), True),
+        (RateLimitedError("busy", status=429), True),
+        (NetworkError("reset"), True),
+        (AuthInvalidError("bad key", status=401), False),
+        (QuotaExhaustedError("broke", status=402), False),
+        (BadRequestError("bad", status=400), False),
+        (TeeRequiredError("no tee", status=426), False),
+    ],
+)
+async def test_which_errors_fail_over(error: ChutesError, fails_over: bool) -> None:
+    client = ScriptedClient(error, answer("fine then"))
+    if fails_over:
+        outcome = await run_chat(client, REQUEST, ["a", "b"], prices=lambda _: PRICES, deadline_s=30)
+        assert [(a.model, a.outcome) for a in outcome.attempts] == [("a", error.code), ("b", "ok")]
+        assert outcome.result.text == "fine then"
+    else:
+        with pytest.raises(type(error)):
+            await run_chat(client, REQUEST, ["a", "b"], prices=lambda _: PRICES, deadline_s=30)
+        assert len(client.requests) == 1
+
+
+async def test_only_the_last_candidate_is_retried_in_place() -> None:
+    client = ScriptedClient(answer("x"))
+    await run_chat(client, REQUEST, ["a"], prices=lambda _: PRICES, deadline_s=30)
+    assert client.requests[0].failover_codes == frozenset()
+    client = ScriptedClient(answer("x"))
+    await run_chat(client, REQUEST, ["a", "b"], prices=lambda _: PRICES, deadline_s=30)
+    assert client.requests[0].failover_codes == FAILOVER_CODES
+
+
+async def test_all_candidates_failing_names_every_attempt() -> None:
+    client = ScriptedClient(
+        ModelUnavailableError("cold", status=503), ModelUnavailableError("cold", status=503)
+    )
+    with pytest.raises(
+        ModelUnavailableError, match=r"tried a: model_unavailable \(503\); b: model_unavailable"
+    ):
+        await run_chat(client, REQUEST, ["a", "b"], prices=lambda _: PRICES, deadline_s=30)
+
+
+async def test_no_failover_after_content() -> None:
+    client = ScriptedClient(
+        answer("partial answer"), answer("other"), fail_after_first=NetworkError("dropped")
+    )
+    with pytest.raises(NetworkError):
+        await run_chat(client, REQUEST, ["a", "b"], prices=lambda _: PRICES, deadline_s=30)
+    assert len(client.requests) == 1
+    assert client.closed == 1
+
+
+@pytest.mark.parametrize(
+    ("retry", "thinking", "requests", "error"),
+    [
+        (False, None, 1, True),
+        (True, None, 2, False),
+        (True, False, 1, True),  # thinking already off: a retry would change nothing
+    ],
+)
+async def test_empty_answer(retry: bool, thinking: bool | None, requests: int, error: bool) -> None:
+    client = ScriptedClient(answer("", finish="length", reasoning="hmm"), answer("the answer"))
+    request = ChatRequest(model="", messages=REQUEST.messages, max_tokens=5, thinking=thinking)
+    call = run_chat(
+        client, request, ["a"], prices=lambda _: PRICES, deadline_s=30, retry_without_thinking=retry
+    )
+    if error:
+        with pytest.raises(EmptyAnswerError):
+            await call
+    else:
+        outcome = await call
+        assert outcome.retried_without_thinking
+        assert [a.outcome for a in outcome.attempts] == ["empty_answer", "ok"]
+        assert client.requests[1].thinking is False
+        # both attempts were billed: 2 × (10 × $1 + 5 × $2) per 1M tokens
+        assert outcome.cost_usd == pytest.approx(2 * 20 / 1_000_000)
+    assert len(client.requests) == requests
+
+
+async def test_cost_is_unknown_when_a_price_is() -> None:
+    outcome = await run_chat(
+        ScriptedClient(answer("x")), REQUEST, ["a"], prices=lambda _: None, deadline_s=30
+    )
+    assert outcome.cost_usd is None
+
+
+async def test_progress_starts_at_the_first_token_and_only_climbs() -> None:
+    updates: list[ProgressUpdate] = []
+
+    async def on_progress(update: ProgressUpdate) -> None:
+        updates.append(update)
+
+    client = ScriptedClient(answer("", finish="length", reasoning="hmm"), answer("one two three"))
+    await run_chat(
+        client,
+        REQUEST,
+        ["a"],
+        prices=lambda _: PRICES,
+        deadline_s=30,
+        on_progress=on_progress,
+        retry_without_thinking=True,
+    )
+    assert updates[0] == ProgressUpdate(tokens=1, text_tail="", thinking=True)
+    assert updates[0].message() == "1 tokens (thinking)"
+
+
+def test_throttle() -> None:
+    now = [0.0]
+    throttle = ProgressThrottle(0.25, clock=lambda: now[0])
+    due = []
+    for step in range(11):
+        now[0] = step * 0.1
+        due.append(throttle.due())
+    assert due == [True, False, False, True, False, False, True, False, False, True, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "tool_calls", "finish", "empty"),
+    [
+        ("", (), "length", True),
+        ("  ", (), "length", True),
+        ("", (), "stop", False),
+        ("words", (), "length", False),
+        ("", (ToolCall(index=0, name="f"),), "length", False),
+    ],
+)
+def test_is_empty_answer(text: str, tool_calls: tuple[ToolCall, ...], finish: str, empty: bool) -> None:
+    result = ChatResult(text=text, tool_calls=tool_calls, finish_reason=finish, model="m")
+    assert is_empty_answer(result) is empty
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "kept", "cut"),
+    [("abcdef", 10, "abcdef", 0), ("abcdef", 4, "cdef", 2), ("", 4, "", 0)],
+)
+def test_clip_reasoning(text: str, limit: int, kept: str, cut: int) -> None:
+    assert clip_reasoning(text, limit) == (kept, cut)
