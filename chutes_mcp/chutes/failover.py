@@ -14,10 +14,12 @@ from contextlib import aclosing
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+import anyio
+
 from chutes_mcp.chutes.completions import ChatAccumulator
 from chutes_mcp.chutes.cost import TokenPrices, cost_usd
 from chutes_mcp.chutes.errors import ChutesError, ChutesTimeoutError, EmptyAnswerError
-from chutes_mcp.chutes.progress import ProgressCallback, ProgressThrottle, ProgressUpdate, tail
+from chutes_mcp.chutes.progress import HEARTBEAT_S, ProgressCallback, ProgressThrottle, ProgressUpdate, tail
 from chutes_mcp.chutes.reasoning import is_empty_answer
 from chutes_mcp.chutes.request import ChatRequest
 from chutes_mcp.chutes.types import ChatEvent, ChatResult, Done, ReasoningDelta, UsageEvent
@@ -96,8 +98,18 @@ class _ChatRun:
                 if on_progress is not None and self._throttle.due():
                     text = accumulator.text
                     thinking = not text and isinstance(event, ReasoningDelta)
-                    await on_progress(ProgressUpdate(self.tokens, tail(text), thinking))
+                    value = self._throttle.value(self.tokens)
+                    await on_progress(ProgressUpdate(self.tokens, tail(text), thinking, value))
         return accumulator.result()
+
+    async def heartbeat(self, on_progress: ProgressCallback, every_s: float) -> None:
+        """Report every `every_s` that passes without a progress update, until cancelled."""
+        while True:
+            await anyio.sleep(every_s / 5)
+            silent = self._throttle.heartbeat_due(every_s)
+            if silent is not None:
+                value = self._throttle.value(self.tokens)
+                await on_progress(ProgressUpdate(self.tokens, "", False, value, waiting_s=silent))
 
     def remaining_s(self) -> float:
         return self._deadline_s - (time.monotonic() - self._started_at)
@@ -145,9 +157,29 @@ async def run_chat(
     deadline_s: float,
     on_progress: ProgressCallback | None = None,
     retry_without_thinking: bool = False,
+    heartbeat_s: float = HEARTBEAT_S,
 ) -> ChatOutcome:
     """Ask `models` in order (the `model` of `request` is replaced) until one answers."""
     run = _ChatRun(client, prices, deadline_s, on_progress)
+    if on_progress is None:
+        return await _attempts(run, request, models, deadline_s, retry_without_thinking)
+    # Only a caller that listens to progress pays for the heartbeat's task group.
+    async with anyio.create_task_group() as heartbeat:
+        heartbeat.start_soon(run.heartbeat, on_progress, heartbeat_s)
+        try:
+            outcome = await _attempts(run, request, models, deadline_s, retry_without_thinking)
+        finally:
+            heartbeat.cancel_scope.cancel()
+    return outcome
+
+
+async def _attempts(
+    run: _ChatRun,
+    request: ChatRequest,
+    models: Sequence[str],
+    deadline_s: float,
+    retry_without_thinking: bool,
+) -> ChatOutcome:
     retried = False
     index = 0
     while True:

@@ -1,7 +1,9 @@
 """Progress of a streaming answer, throttled so a fast stream costs one clock read per token.
 
 A client that hears nothing for about 60 s kills the call (the most common complaint about LLM MCP
-servers), so the first token is reported at once and then at most every `PROGRESS_INTERVAL_S`.
+servers), so the first token is reported at once and then at most every `PROGRESS_INTERVAL_S`; and
+while nothing streams (a cold chute, retries, a queue, a stalled stream) a heartbeat goes out every
+`HEARTBEAT_S`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 PROGRESS_INTERVAL_S = 0.25
+HEARTBEAT_S = 5.0
 TAIL_CHARS = 80
+# Progress values must strictly increase; a heartbeat has no new token to count, so it adds this.
+_HEARTBEAT_STEP = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +27,14 @@ class ProgressUpdate:
     """The end of the answer so far, at most `TAIL_CHARS` characters."""
     thinking: bool
     """True while only reasoning has arrived."""
+    value: float
+    """The progress number to report: the token count, nudged up by heartbeats so it always increases."""
+    waiting_s: float | None = None
+    """Set on a heartbeat: seconds since anything last streamed."""
 
     def message(self) -> str:
+        if self.waiting_s is not None:
+            return f"{self.tokens} tokens; waiting for the model ({self.waiting_s:.0f} s)"
         if not self.text_tail:
             return f"{self.tokens} tokens" + (" (thinking)" if self.thinking else "")
         return f"{self.tokens} tokens: …{self.text_tail}"
@@ -37,16 +48,33 @@ def tail(text: str, limit: int = TAIL_CHARS) -> str:
 
 
 class ProgressThrottle:
-    """Says when the next update is due: at the first token, then once per interval at most."""
+    """Says when the next update is due: at the first token, then once per interval at most; and keeps
+    the reported value increasing across token updates and heartbeats."""
 
     def __init__(self, interval_s: float = PROGRESS_INTERVAL_S, clock: Callable[[], float] = time.monotonic):
         self._interval_s = interval_s
         self._clock = clock
         self._next_at: float | None = None
+        self.last_sent_at = clock()
+        self._last_value = 0.0
 
     def due(self) -> bool:
         now = self._clock()
         if self._next_at is not None and now < self._next_at:
             return False
         self._next_at = now + self._interval_s
+        self.last_sent_at = now
         return True
+
+    def value(self, tokens: int) -> float:
+        self._last_value = max(float(tokens), self._last_value + _HEARTBEAT_STEP)
+        return self._last_value
+
+    def heartbeat_due(self, every_s: float) -> float | None:
+        """Seconds of silence, when a heartbeat is due; None otherwise."""
+        now = self._clock()
+        silent = now - self.last_sent_at
+        if silent < every_s:
+            return None
+        self.last_sent_at = now
+        return silent

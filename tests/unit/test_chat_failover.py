@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncGenerator
 
+import anyio
 import pytest
 
 from chutes_mcp.chutes.cost import TokenPrices
@@ -57,11 +58,14 @@ def answer(text: str, finish: str = "stop", reasoning: str = "") -> list[ChatEve
 class ScriptedClient:
     """Answers each request with the next script entry: events to stream, or an error to raise."""
 
-    def __init__(self, *scripts: Script, fail_after_first: ChutesError | None = None) -> None:
+    def __init__(
+        self, *scripts: Script, fail_after_first: ChutesError | None = None, first_token_after_s: float = 0.0
+    ) -> None:
         self.scripts = list(scripts)
         self.requests: list[ChatRequest] = []
         self.closed = 0
         self.fail_after_first = fail_after_first
+        self.first_token_after_s = first_token_after_s
 
     async def chat_stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         self.requests.append(request)
@@ -69,6 +73,7 @@ class ScriptedClient:
         try:
             if isinstance(script, ChutesError):
                 raise script
+            await anyio.sleep(self.first_token_after_s)
             for index, event in enumerate(script):
                 yield event
                 if index == 0 and self.fail_after_first is not None:
@@ -181,8 +186,34 @@ async def test_progress_starts_at_the_first_token_and_only_climbs() -> None:
         on_progress=on_progress,
         retry_without_thinking=True,
     )
-    assert updates[0] == ProgressUpdate(tokens=1, text_tail="", thinking=True)
+    assert updates[0] == ProgressUpdate(tokens=1, text_tail="", thinking=True, value=1.0)
     assert updates[0].message() == "1 tokens (thinking)"
+
+
+@pytest.mark.anyio
+async def test_a_silent_model_gets_heartbeats_with_increasing_values() -> None:
+    updates: list[ProgressUpdate] = []
+
+    async def on_progress(update: ProgressUpdate) -> None:
+        updates.append(update)
+
+    client = ScriptedClient(answer("one two three"), first_token_after_s=0.3)
+    await run_chat(
+        client,
+        REQUEST,
+        ["a"],
+        prices=lambda _: PRICES,
+        deadline_s=30,
+        on_progress=on_progress,
+        heartbeat_s=0.05,
+    )
+    beats = [update for update in updates if update.waiting_s is not None]
+    assert beats
+    assert beats[0].tokens == 0
+    assert "waiting for the model" in beats[0].message()
+    values = [update.value for update in updates]
+    assert values == sorted(set(values))  # strictly increasing, heartbeats and tokens alike
+    assert updates[-1].tokens >= 1
 
 
 def test_throttle() -> None:

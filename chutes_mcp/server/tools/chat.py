@@ -404,7 +404,7 @@ async def chat(runtime: Runtime, args: ChatArgs, ctx: Context[Runtime]) -> Reply
         return TokenPrices(info.prices.prompt, info.prices.completion, info.prices.cache_read)
 
     async def report(update: ProgressUpdate) -> None:
-        await ctx.report_progress(update.tokens, None, update.message())
+        await ctx.report_progress(update.value, None, update.message())
 
     outcome = await run_chat(
         runtime.client,
