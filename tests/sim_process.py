@@ -35,19 +35,16 @@ class SimProcess(SimURLs):
         return result
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
-@contextmanager
-def sim_process(*args: str) -> Iterator[SimProcess]:
+def start_process(
+    command: list[str], ready: re.Pattern[str], env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], re.Match[str], list[str]]:
+    """Start `command` and wait until a stderr line matches `ready`; stderr keeps being drained after."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "chutes_mcp", "sim", "--port", "0", "--log-level", "WARNING", *args],
+        command,
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -56,21 +53,35 @@ def sim_process(*args: str) -> Iterator[SimProcess]:
     assert process.stderr is not None
     lines: list[str] = []
     deadline = time.monotonic() + START_TIMEOUT_S
-    url = None
-    while url is None:
+    while True:
         line = process.stderr.readline()
-        if not line:
-            raise RuntimeError("chutes-mcp sim exited before serving:\n" + "".join(lines))
-        lines.append(line)
-        match = _READY.search(line)
-        if match:
-            url = match.group(1)
-        elif time.monotonic() > deadline:
+        if not line or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError("chutes-mcp sim did not start in time:\n" + "".join(lines))
-    sim = SimProcess(url=url, process=process, stderr_lines=lines)
-    # Keep draining stderr so a chatty simulator can never block on a full pipe.
+            raise RuntimeError(f"{' '.join(command[2:])} did not start:\n" + "".join(lines))
+        lines.append(line)
+        match = ready.search(line)
+        if match:
+            break
+    # Keep draining stderr so a chatty process can never block on a full pipe.
     threading.Thread(target=lambda: lines.extend(process.stderr or ()), daemon=True).start()
+    return process, match, lines
+
+
+def stop_process(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def sim_process(*args: str) -> Iterator[SimProcess]:
+    command = [sys.executable, "-m", "chutes_mcp", "sim", "--port", "0", "--log-level", "WARNING", *args]
+    process, match, lines = start_process(command, _READY)
+    sim = SimProcess(url=match.group(1), process=process, stderr_lines=lines)
     try:
         yield sim
     finally:
