@@ -6,7 +6,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mcp_support import server_env
@@ -18,6 +18,7 @@ _LISTENING = re.compile(r"chutes-mcp serve: listening on (http://\S+)")
 @dataclass(frozen=True)
 class HttpServer:
     url: str  # the MCP endpoint, e.g. http://127.0.0.1:PORT/mcp
+    log_lines: list[str] = field(default_factory=list)  # stderr, kept up to date
 
     @property
     def base(self) -> str:
@@ -27,9 +28,9 @@ class HttpServer:
 @contextmanager
 def http_server(sim: SimProcess, cache_dir: Path, *args: str, **env: str) -> Iterator[HttpServer]:
     command = [sys.executable, "-m", "chutes_mcp", "serve", "--transport", "http", "--port", "0", *args]
-    process, match, _ = start_process(command, _LISTENING, server_env(sim, cache_dir, **env))
+    process, match, lines = start_process(command, _LISTENING, server_env(sim, cache_dir, **env))
     try:
         # A wildcard bind is reached through loopback, whose Host value is always allowed.
-        yield HttpServer(match.group(1).replace("://0.0.0.0:", "://127.0.0.1:"))
+        yield HttpServer(match.group(1).replace("://0.0.0.0:", "://127.0.0.1:"), lines)
     finally:
         stop_process(process)

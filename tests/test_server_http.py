@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -236,3 +237,38 @@ async def test_two_replicas_serve_one_session_alternately(
     assert not answer.is_error
     assert not account.is_error
     assert set(transport.sent) == set(ports)  # both replicas answered parts of the one session
+
+
+@pytest.mark.anyio
+async def test_access_logs_are_json_with_ids_tool_model_cost_and_no_secret(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    key = demo_api_key("log-reader")
+    with http_server(
+        sim, tmp_path, "--auth-token", TOKEN, CHUTES_LOG_FORMAT="json", CHUTES_API_KEY=key
+    ) as server:
+        async with http_client(
+            server.url, "auto", {"Authorization": f"Bearer {TOKEN}", "X-Request-Id": "trace-42"}
+        ) as client:
+            result = await client.call_tool("chat", {"prompt": "hello"})
+        # The request's own line is written once its response has gone out: wait for it to arrive.
+        with anyio.move_on_after(10):
+            while '"http.request"' not in "".join(server.log_lines):
+                await anyio.sleep(0.05)
+        lines = list(server.log_lines)
+    assert not result.is_error
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    calls = [r for r in records if r.get("event") == "tool.call" and r.get("tool") == "chat"]
+    requests = [r for r in records if r.get("event") == "http.request" and r.get("request_id") == "trace-42"]
+    assert calls
+    assert calls[0]["request_id"] == "trace-42"
+    assert calls[0]["status"] == "ok"
+    assert calls[0]["model"] == "zai-org/GLM-4.7-TEE"
+    assert calls[0]["cost_usd"] > 0
+    assert calls[0]["latency_ms"] > 0
+    assert requests
+    assert requests[0]["status"] == 200
+    text = "".join(lines)
+    assert TOKEN not in text
+    assert key not in text
+    assert key.split(".")[-1] not in text

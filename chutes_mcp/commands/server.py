@@ -110,7 +110,15 @@ async def _settings(args: argparse.Namespace) -> AsyncIterator[Settings]:
 
 
 def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
-    log.configure(args.log_level or settings.log_level, settings.log_format)
+    level = args.log_level or settings.log_level
+    if (
+        getattr(args, "transport", "stdio") == "http"
+        and not args.log_level
+        and "log_level" not in settings.model_fields_set
+    ):
+        # A hosted server's access log is its record of who called what, at what cost: on by default.
+        level = "INFO"
+    log.configure(level, settings.log_format)
 
 
 def _comma_list(text: str) -> tuple[str, ...]:
