@@ -253,7 +253,7 @@ async def test_access_logs_are_json_with_ids_tool_model_cost_and_no_secret(
             result = await client.call_tool("chat", {"prompt": "hello"})
         # The request's own line is written once its response has gone out: wait for it to arrive.
         with anyio.move_on_after(10):
-            while '"http.request"' not in "".join(server.log_lines):
+            while '"http.request"' not in "".join(server.log_lines):  # noqa: ASYNC110 (another process's pipe)
                 await anyio.sleep(0.05)
         lines = list(server.log_lines)
     assert not result.is_error

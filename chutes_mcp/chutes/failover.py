@@ -163,13 +163,22 @@ async def run_chat(
     run = _ChatRun(client, prices, deadline_s, on_progress)
     if on_progress is None:
         return await _attempts(run, request, models, deadline_s, retry_without_thinking)
-    # Only a caller that listens to progress pays for the heartbeat's task group.
+    # Only a caller that listens to progress pays for the heartbeat's task group. The call's own
+    # failure is carried out of the group by hand: raised inside, it would leave wrapped in an
+    # ExceptionGroup instead of as the typed error it is.
+    outcome: ChatOutcome | None = None
+    failure: Exception | None = None
     async with anyio.create_task_group() as heartbeat:
         heartbeat.start_soon(run.heartbeat, on_progress, heartbeat_s)
         try:
             outcome = await _attempts(run, request, models, deadline_s, retry_without_thinking)
+        except Exception as exc:
+            failure = exc
         finally:
             heartbeat.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    assert outcome is not None
     return outcome
 
 

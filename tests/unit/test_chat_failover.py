@@ -216,6 +216,18 @@ async def test_a_silent_model_gets_heartbeats_with_increasing_values() -> None:
     assert updates[-1].tokens >= 1
 
 
+@pytest.mark.anyio
+async def test_a_failure_with_progress_on_is_the_typed_error() -> None:
+    async def on_progress(update: ProgressUpdate) -> None:
+        return None
+
+    client = ScriptedClient(RateLimitedError("busy", status=429))
+    with pytest.raises(RateLimitedError):
+        await run_chat(
+            client, REQUEST, ["a"], prices=lambda _: PRICES, deadline_s=30, on_progress=on_progress
+        )
+
+
 def test_throttle() -> None:
     now = [0.0]
     throttle = ProgressThrottle(0.25, clock=lambda: now[0])
