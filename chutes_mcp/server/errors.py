@@ -17,6 +17,7 @@ from chutes_mcp.chutes import ChutesError
 
 # Codes of failures found by the server itself, before or around a Chutes call.
 INVALID_ARGUMENTS = "invalid_arguments"
+INTERNAL_ERROR = "internal_error"
 
 
 def error_payload(

@@ -18,8 +18,17 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from chutes_mcp.chutes import ChutesError
-from chutes_mcp.server.errors import INVALID_ARGUMENTS, chutes_error_result, error_payload, error_result
+from chutes_mcp.log import get_logger
+from chutes_mcp.server.errors import (
+    INTERNAL_ERROR,
+    INVALID_ARGUMENTS,
+    chutes_error_result,
+    error_payload,
+    error_result,
+)
 from chutes_mcp.server.runtime import Runtime
+
+log = get_logger(__name__)
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
 OutputT = TypeVar("OutputT", bound=BaseModel)
@@ -80,6 +89,24 @@ def _invalid(exc: ValidationError) -> CallToolResult:
     )
 
 
+def _failure(tool: str, exc: Exception) -> CallToolResult:
+    """A failure in the house shape: Chutes errors as they are (also when a task group wrapped one);
+    anything else is a bug of ours, logged with its traceback and reported without internals."""
+    while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    if isinstance(exc, ChutesError):
+        return chutes_error_result(exc)
+    log.exception("tool.crash", tool=tool)
+    return error_result(
+        error_payload(
+            INTERNAL_ERROR,
+            f"{tool} failed unexpectedly ({type(exc).__name__})",
+            "This is a bug in chutes-mcp: the server log has the details; please report it. "
+            "Retrying may work.",
+        )
+    )
+
+
 def _request_headers(ctx: Context[Runtime]) -> Mapping[str, str] | None:
     """The HTTP request's headers (Starlette's are case-insensitive); None over stdio."""
     request = ctx.request_context.request
@@ -96,8 +123,8 @@ def add_tool(server: MCPServer[Runtime], spec: ToolSpec[ArgsT, OutputT]) -> None
         try:
             runtime = ctx.request_context.lifespan_context.for_request(_request_headers(ctx))
             reply = await spec.body(runtime, args, ctx)
-        except ChutesError as exc:
-            return chutes_error_result(exc)
+        except Exception as exc:
+            return _failure(spec.name, exc)
         return CallToolResult(
             content=[TextContent(type="text", text=reply.text)],
             structured_content=reply.output.model_dump(mode="json", by_alias=True),
