@@ -212,3 +212,16 @@ async def test_tee_only_server_lists_and_picks_tee_models_only(
     assert all(row["tee"] is True for row in rows)
     assert all(pick["tee"] is True for pick in picked["picks"])
     assert error_of(plain)["code"] == "tee_required"
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_an_allow_list_limits_what_is_listed_and_picked(
+    sim: SimProcess, tmp_path: Path, mode: Era
+) -> None:
+    allowed = "chutes-pro,Qwen/Qwen3-32B,zai-org/glm-4.7-tee"
+    async with mcp_session(sim, tmp_path, mode, CHUTES_ALLOWED_MODELS=allowed) as client:
+        rows = await _all_rows(client, {})
+        picked = await _call(client, "pick_model", {"task": "general", "k": 5})
+    listed = {row["id"] for row in rows}
+    assert listed == {"deepseek-ai/DeepSeek-V3.2-TEE", "Qwen/Qwen3-32B", "zai-org/GLM-4.7-TEE"}
+    assert {pick["id"] for pick in picked["picks"]} <= listed

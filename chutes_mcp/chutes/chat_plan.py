@@ -73,6 +73,7 @@ class _SnapshotCache:
     snapshot: CatalogSnapshot
     by_id: dict[str, ModelInfo]
     allowed: frozenset[str] | None
+    disallowed: tuple[str, ...]
     auto: dict[tuple[ChatNeeds, tuple[str, ...]], tuple[ModelInfo, ...]] = field(default_factory=dict)
 
 
@@ -96,6 +97,11 @@ class ChatPlanner:
 
     def model_info(self, view: CatalogView, model_id: str) -> ModelInfo | None:
         return self._cached(view).by_id.get(model_id)
+
+    def disallowed_ids(self, view: CatalogView) -> tuple[str, ...]:
+        """Catalog ids outside CHUTES_ALLOWED_MODELS (none without an allow-list), so listing and
+        picking never offer a model that chat would refuse."""
+        return self._cached(view).disallowed
 
     def plan(
         self,
@@ -184,10 +190,14 @@ class ChatPlanner:
     def _cached(self, view: CatalogView) -> _SnapshotCache:
         cache = self._cache
         if cache is None or cache.snapshot is not view.snapshot:
+            allowed = self._allowed_ids(view)
             cache = self._cache = _SnapshotCache(
                 snapshot=view.snapshot,
                 by_id={model.id: model for model in view.models},
-                allowed=self._allowed_ids(view),
+                allowed=allowed,
+                disallowed=()
+                if allowed is None
+                else tuple(model.id for model in view.models if model.id.lower() not in allowed),
             )
         return cache
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chutes_mcp.chutes import ModelFilter
+from chutes_mcp.chutes import CatalogView, ModelFilter
 from chutes_mcp.server.runtime import Runtime
 
 
-def catalog_filter(args: ModelFilter, runtime: Runtime) -> ModelFilter:
-    """The caller's constraints alone (argument models extend ModelFilter), TEE-only when the server is."""
+def catalog_filter(args: ModelFilter, runtime: Runtime, view: CatalogView) -> ModelFilter:
+    """The caller's constraints (argument models extend ModelFilter) plus the server's: TEE-only mode,
+    and the allow-list, so no tool offers a model that chat would refuse."""
     constraints = {name: getattr(args, name) for name in ModelFilter.model_fields}
     constraints["tee_only"] = args.tee_only or runtime.settings.tee_only
+    constraints["exclude"] = (*args.exclude, *runtime.planner.disallowed_ids(view))
     return ModelFilter(**constraints)
 
 

@@ -73,9 +73,10 @@ def _text(page: ModelPage) -> str:
 
 
 async def list_models(runtime: Runtime, args: ListModelsArgs, ctx: Context[Runtime]) -> Reply[ModelPage]:
+    view = await runtime.catalog_view()
     page = browse_models(
-        await runtime.catalog_view(),
-        catalog_filter(args, runtime),
+        view,
+        catalog_filter(args, runtime, view),
         query=args.query,
         sort=args.sort,
         columns=args.fields,

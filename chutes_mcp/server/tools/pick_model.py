@@ -42,10 +42,11 @@ def _text(result: PickResult) -> str:
 
 
 async def pick_model(runtime: Runtime, args: PickModelArgs, ctx: Context[Runtime]) -> Reply[PickResult]:
+    view = await runtime.catalog_view()
     request = PickRequest(
-        task=args.task, constraints=catalog_filter(args, runtime), k=args.k, selector=args.selector
+        task=args.task, constraints=catalog_filter(args, runtime, view), k=args.k, selector=args.selector
     )
-    result = pick_models(await runtime.catalog_view(), request)
+    result = pick_models(view, request)
     return Reply(result, _text(result))
 
 
