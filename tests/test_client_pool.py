@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from pathlib import Path
 
 import anyio
@@ -15,13 +16,21 @@ from chutes_mcp.chutes import ChutesClient
 pytestmark = pytest.mark.anyio
 
 
-async def test_100_sequential_calls_reuse_one_tcp_connection(sim: SimProcess, tmp_path: Path) -> None:
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_100_sequential_calls_reuse_one_tcp_connection(
+    sim: SimProcess, tmp_path: Path, streamed: bool
+) -> None:
     # Stats are read over one kept-alive connection of their own, so only the client's count changes.
     async with httpx2.AsyncClient() as observer:
         before = (await observer.get(f"{sim.url}/_sim/stats")).json()
         async with ChutesClient(sim_settings(sim, tmp_path)) as client:
             for _ in range(100):
-                await client.chat(hello(max_tokens=4))
+                if streamed:
+                    async with aclosing(client.chat_stream(hello(max_tokens=4))) as events:
+                        async for _event in events:
+                            pass
+                else:
+                    await client.chat(hello(max_tokens=4))
         after = (await observer.get(f"{sim.url}/_sim/stats")).json()
     assert after["requests"]["chat"]["total"] == 100
     assert after["tcp_connections"] - before["tcp_connections"] == 1

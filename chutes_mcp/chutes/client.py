@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import deque
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
@@ -33,7 +34,7 @@ from chutes_mcp.chutes.http import InsecureCredentialError, build_http_client
 from chutes_mcp.chutes.ratelimit import LimiterState, RateLimiter
 from chutes_mcp.chutes.request import ChatRequest, build_chat_body
 from chutes_mcp.chutes.retry import RetryPolicy, with_retries
-from chutes_mcp.chutes.sse import DoneMarker, MalformedStreamError, SSEItem, SSEParser
+from chutes_mcp.chutes.sse import DoneMarker, LineSplitter, MalformedStreamError, SSEItem, SSEParser
 from chutes_mcp.chutes.types import (
     ChatEvent,
     ChatResult,
@@ -49,6 +50,8 @@ from chutes_mcp.config import Settings
 from chutes_mcp.log import get_logger
 
 INVOCATION_ID_HEADER = "x-chutes-invocationid"
+# Lines read after `[DONE]` to reach the end of the body; an upstream that says more is hung up on.
+_DRAIN_LINES = 8
 log = get_logger(__name__)
 
 
@@ -93,9 +96,15 @@ async def _json_body(response: httpx2.Response) -> Any:
 class _LiveStream:
     """One open SSE response, decoded into chat events; every error keeps the text produced so far."""
 
-    def __init__(self, response: httpx2.Response, model: str) -> None:
+    def __init__(self, response: httpx2.Response, model: str, *, ends_at: float, timeout_s: float) -> None:
         self.response = response
-        self._lines = response.aiter_lines()
+        self._texts = response.aiter_text()
+        # Lines already received: read and decoded per network read, handed out one at a time.
+        self._lines: deque[str] = deque()
+        self._splitter = LineSplitter()
+        self._eof = False
+        self._ends_at = ends_at
+        self._timeout_s = timeout_s
         self._parser = SSEParser()
         self.decoder = ChunkDecoder(model)
         self._text: list[str] = []
@@ -115,7 +124,7 @@ class _LiveStream:
         while not self.finished:
             items: list[SSEItem | None]
             try:
-                line = await self._lines.__anext__()
+                line = await self._next_line()
                 items = list(self._parser.feed(line))
             except StopAsyncIteration:
                 items = [*self._parser.close(), None]
@@ -137,6 +146,39 @@ class _LiveStream:
             if events:
                 return events
         return None
+
+    async def drain(self) -> None:
+        """Read to the end of the body after `[DONE]`. A response closed with its body unread takes its
+        connection down with it; read to the end, the connection goes back to the pool for the next call."""
+        for _ in range(_DRAIN_LINES):
+            try:
+                await self._next_line()
+            except (StopAsyncIteration, httpx2.HTTPError, ChutesTimeoutError):
+                return
+
+    async def _next_line(self) -> str:
+        """The next line of the body; StopAsyncIteration at its end.
+
+        The call's deadline is armed around each read of the body (a cancel scope must not span the
+        `yield` of `chat_stream`) and nowhere else.
+        """
+        while not self._lines:
+            if self._eof:
+                raise StopAsyncIteration
+            try:
+                text = await self._read()
+            except StopAsyncIteration:
+                self._eof = True
+                self._lines.extend(self._splitter.close())
+            else:
+                self._lines.extend(self._splitter.feed(text))
+        return self._lines.popleft()
+
+    async def _read(self) -> str:
+        # A bare CancelScope: `fail_after`'s layers of context managers cost more than the read.
+        with anyio.CancelScope(deadline=self._ends_at):
+            return await self._texts.__anext__()
+        raise ChutesTimeoutError(f"no complete answer within {self._timeout_s:g} s")
 
     def _decode(self, items: Sequence[SSEItem | None]) -> list[ChatEvent]:
         events: list[ChatEvent] = []
@@ -349,7 +391,7 @@ class ChutesClient:
 
         async def open_until_content() -> tuple[_LiveStream, list[ChatEvent]]:
             response = await self._send("POST", url, body=body, headers=headers, stream=True)
-            stream = _LiveStream(response, request.model)
+            stream = _LiveStream(response, request.model, ends_at=ends_at, timeout_s=timeout_s)
             try:
                 first = await stream.next_events()
             except BaseException:
@@ -368,9 +410,9 @@ class ChutesClient:
             while pending:
                 for event in pending:
                     yield event
-                # A cancel scope must not span a `yield`, so the deadline is re-armed around each read.
-                with _deadline(ends_at - anyio.current_time()):
-                    pending = await stream.next_events() or []
+                # A cancel scope must not span a `yield`: the stream re-arms the deadline around each read.
+                pending = await stream.next_events() or []
+            await stream.drain()
             meta = _meta(stream.response.headers, retries)
             for event in stream.decoder.finish(meta):
                 yield event

@@ -45,14 +45,19 @@ class ChunkDecoder:
     def __init__(self, requested_model: str) -> None:
         self.model = requested_model
         self.finish_reason: str | None = None
-        self.usage: Usage | None = None
+        # Some engines put usage on every chunk: only the last one is parsed, when it is asked for.
+        self._usage_payload: Mapping[str, Any] | None = None
+
+    @property
+    def usage(self) -> Usage | None:
+        return Usage.from_payload(self._usage_payload)
 
     def feed(self, chunk: Mapping[str, Any]) -> list[ChatEvent]:
         if isinstance(chunk.get("model"), str):
             self.model = chunk["model"]
-        usage = Usage.from_payload(chunk.get("usage"))
-        if usage is not None:
-            self.usage = usage
+        payload = chunk.get("usage")
+        if isinstance(payload, Mapping):
+            self._usage_payload = payload
         choice = _first_choice(chunk)
         if choice is None:
             return []
@@ -84,7 +89,8 @@ class ChunkDecoder:
         return events
 
     def finish(self, meta: ResponseMeta) -> list[ChatEvent]:
-        events: list[ChatEvent] = [UsageEvent(self.usage)] if self.usage else []
+        usage = self.usage
+        events: list[ChatEvent] = [UsageEvent(usage)] if usage else []
         events.append(Done(self.finish_reason, self.model, meta))
         return events
 

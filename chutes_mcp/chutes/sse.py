@@ -9,8 +9,13 @@ into a silently truncated answer. This parser hands such a line over as a payloa
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any, Final
+
+# SSE ends lines with CRLF, LF or CR, and nothing else: str.splitlines would also split on characters
+# such as U+2028 that JSON may carry unescaped inside a string.
+_END_OF_LINE = re.compile(r"\r\n|\r|\n")
 
 
 class DoneMarker:
@@ -26,6 +31,24 @@ SSEItem = dict[str, Any] | DoneMarker
 
 class MalformedStreamError(ValueError):
     """An event's data was neither JSON nor `[DONE]`."""
+
+
+class LineSplitter:
+    """Turns the text of a body, as it arrives in pieces, into lines."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, text: str) -> list[str]:
+        # A CR at the end of a piece may be half of a CRLF; splitting there at worst adds an empty line,
+        # which the parser ignores.
+        lines = _END_OF_LINE.split(self._pending + text)
+        self._pending = lines.pop()
+        return lines
+
+    def close(self) -> list[str]:
+        rest, self._pending = self._pending, ""
+        return [rest] if rest else []
 
 
 def _decode(data: str) -> SSEItem:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chutes_mcp.chutes.sse import DONE, MalformedStreamError, SSEItem, SSEParser
+from chutes_mcp.chutes.sse import DONE, LineSplitter, MalformedStreamError, SSEItem, SSEParser
 
 
 def parse(text: str) -> list[SSEItem]:
@@ -48,3 +48,19 @@ def test_parser_yields_payloads_in_order(stream: str, expected: list[SSEItem]) -
 def test_malformed_events_raise(stream: str) -> None:
     with pytest.raises(MalformedStreamError):
         parse(stream)
+
+
+@pytest.mark.parametrize(
+    ("pieces", "lines"),
+    [
+        (["data: 1\n\ndata: 2\n"], ["data: 1", "", "data: 2"]),
+        (["da", "ta: 1\r\n", "data: 2"], ["data: 1", "data: 2"]),
+        (["data: 1\r", "\ndata: 2\r\n"], ["data: 1", "", "data: 2"]),
+        (['data: {"t": "a\u2028b"}\n'], ['data: {"t": "a\u2028b"}']),
+        (["", "x"], ["x"]),
+    ],
+)
+def test_line_splitter(pieces: list[str], lines: list[str]) -> None:
+    splitter = LineSplitter()
+    out = [line for piece in pieces for line in splitter.feed(piece)]
+    assert out + splitter.close() == lines
