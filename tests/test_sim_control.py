@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from chat_support import HELLO, PLAIN_MODEL, post_chat, sse_chunks
 from sim_process import SimProcess, sim_process
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chutes-live-2026-02-18"
@@ -97,3 +98,28 @@ def test_custom_catalog_file(tmp_path: Path) -> None:
     with sim_process("--catalog", str(path)) as own:
         ids = [m["id"] for m in httpx2.get(f"{own.llm_base}/models").json()["data"]]
     assert ids == [m["id"] for m in capture["data"]]
+
+
+def test_answer_tokens_sets_the_length_of_text_answers(sim: SimProcess) -> None:
+    def completion_tokens() -> tuple[int, str]:
+        body = {
+            "model": PLAIN_MODEL,
+            "messages": HELLO,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        chunks = sse_chunks(post_chat(sim, body).text)
+        text = "".join(
+            chunk["choices"][0]["delta"].get("content") or "" for chunk in chunks if chunk.get("choices")
+        )
+        return chunks[-1]["usage"]["completion_tokens"], text
+
+    natural, natural_text = completion_tokens()
+    assert 20 <= natural <= 60
+    assert httpx2.patch(f"{sim.url}/_sim/config", json={"answer_tokens": 500}).json()["answer_tokens"] == 500
+    long, long_text = completion_tokens()
+    assert long == 500
+    assert len(long_text.split()) == 500
+    assert completion_tokens() == (long, long_text)  # still deterministic
+    sim.reset()
+    assert completion_tokens() == (natural, natural_text)

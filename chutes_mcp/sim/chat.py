@@ -125,6 +125,7 @@ async def _answer(
             max_tokens=chat.max_tokens,
             stop=chat.stop,
             seed=chat.seed(profile.name, thinking, state.options.seed),
+            answer_tokens=state.answer_tokens,
         )
     )
     cost = profile.cost_usd(generation.prompt_tokens, generation.completion_tokens)

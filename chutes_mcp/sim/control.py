@@ -19,7 +19,7 @@ from chutes_mcp.sim.faults import ROUTES, FaultSyntaxError, Scenario, parse_faul
 from chutes_mcp.sim.responses import detail
 from chutes_mcp.sim.state import SimState
 
-_KNOBS = {"ttft_ms", "tokens_per_s", "access_token_ttl_s", "balance_usd", "daily_quota"}
+_KNOBS = {"ttft_ms", "tokens_per_s", "answer_tokens", "access_token_ttl_s", "balance_usd", "daily_quota"}
 
 
 def _state(request: Request) -> SimState:

@@ -5,7 +5,8 @@ Rules (the README quotes them):
   output format, whether thinking is on, the request's `seed` and the simulator's `--seed`. Sampling
   knobs (`temperature`, …), `max_tokens`, `stop` and `stream` do not change it: `max_tokens` and `stop`
   only cut the same text shorter, and a streamed answer is the non-streamed one in pieces.
-- **Text.** Sentences of 6-12 words from a small vocabulary, 20-60 words in all. One word (with its
+- **Text.** Sentences of 6-12 words from a small vocabulary, 20-60 words in all, or exactly the
+  `answer_tokens` knob's number when it is set (benchmarks of long streams). One word (with its
   leading space) is one token, so `usage.completion_tokens` is the number of words sent.
 - **Reasoning.** When thinking is on, 12-40 words of reasoning come first and count against
   `max_tokens` first: a small budget returns `content: null` with `finish_reason: "length"` (the real
@@ -74,6 +75,8 @@ class Prompt:
     max_tokens: int | None
     stop: tuple[str, ...]
     seed: int
+    answer_tokens: int = 0
+    """Length of a free-text answer in words; 0 for the natural 20-60."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def generate(prompt: Prompt) -> Generation:
     prompt_tokens = estimate_prompt_tokens(prompt.messages, prompt.tools)
     if calls:
         return Generation(reasoning, None, calls, "tool_calls", None, prompt_tokens)
-    content = _content(prompt.output, rng)
+    content = _content(prompt.output, rng, prompt.answer_tokens)
     budget = prompt.max_tokens
     if budget is not None and len(reasoning) >= budget:
         return Generation(reasoning[: max(budget, 0)], None, [], "length", None, prompt_tokens)
@@ -158,13 +161,13 @@ def _words(rng: random.Random, low: int, high: int) -> list[str]:
     return pieces
 
 
-def _content(output: OutputFormat, rng: random.Random) -> list[str]:
+def _content(output: OutputFormat, rng: random.Random, answer_tokens: int = 0) -> list[str]:
     if output.schema is not None:
         return tokens(json.dumps(instance(output.schema, rng)))
     if output.json_object:
         summary = "".join(_words(rng, 4, 10))
         return tokens(json.dumps({"answer": summary, "confidence": round(rng.random(), 2)}))
-    return _words(rng, 20, 60)
+    return _words(rng, answer_tokens, answer_tokens) if answer_tokens > 0 else _words(rng, 20, 60)
 
 
 def _first_stop(text: str, stops: tuple[str, ...]) -> tuple[int, str | None]:

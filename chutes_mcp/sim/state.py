@@ -44,6 +44,8 @@ class SimState:
     aliases: dict[str, dict[str, UserAlias]] = field(default_factory=dict)
     ttft_ms: int = 0
     tokens_per_s: int = 0
+    # Words in a free-text answer; 0 means each answer's natural length (20-60 words).
+    answer_tokens: int = 0
 
     @classmethod
     def from_options(cls, options: SimOptions) -> SimState:
@@ -63,6 +65,7 @@ class SimState:
         self.aliases.clear()
         self.ttft_ms = self.options.ttft_ms
         self.tokens_per_s = self.options.tokens_per_s
+        self.answer_tokens = 0
 
     def reset_catalog(self) -> None:
         self.catalog = Catalog(load_capture(self.options.catalog_path))
@@ -74,6 +77,7 @@ class SimState:
         return {
             "ttft_ms": self.ttft_ms,
             "tokens_per_s": self.tokens_per_s,
+            "answer_tokens": self.answer_tokens,
             "access_token_ttl_s": self.identity.access_token_ttl_s,
             "balance_usd": self.identity.default_balance_usd,
             "daily_quota": self.identity.default_daily_quota,
@@ -84,15 +88,19 @@ class SimState:
         *,
         ttft_ms: float | None = None,
         tokens_per_s: float | None = None,
+        answer_tokens: float | None = None,
         access_token_ttl_s: float | None = None,
         balance_usd: float | None = None,
         daily_quota: float | None = None,
     ) -> None:
-        """Change latency, token lifetime or account defaults; balance and quota apply to every account."""
+        """Change latency, answer length, token lifetime or account defaults; balance and quota apply to
+        every account."""
         if ttft_ms is not None:
             self.ttft_ms = int(ttft_ms)
         if tokens_per_s is not None:
             self.tokens_per_s = int(tokens_per_s)
+        if answer_tokens is not None:
+            self.answer_tokens = int(answer_tokens)
         identity = self.identity
         if access_token_ttl_s is not None:
             identity.access_token_ttl_s = int(access_token_ttl_s)

@@ -1,0 +1,54 @@
+"""`python -m benchmarks [--quick]`: run every section, print the table, write the JSON results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import anyio
+
+from benchmarks import catalog, cold_start, connections, memory, overhead, relay, throughput
+from benchmarks.report import Section, table, write_json
+from benchmarks.rig import Plan, rig
+
+
+async def _run(plan: Plan) -> list[Section]:
+    sections: list[Section] = []
+    async with rig() as running:
+        for section in (overhead, relay, throughput):
+            sections.append(await section.run(running, plan))
+            _progress(sections[-1])
+        sections.append(await connections.run(running, plan))
+        _progress(sections[-1])
+        sections.append(cold_start.run(running.env, plan.cold_starts))
+        _progress(sections[-1])
+        sections.append(await memory.run(running.env, plan.memory_calls))
+        _progress(sections[-1])
+    sections.append(catalog.run(plan.catalog_budget_s))
+    _progress(sections[-1])
+    return sorted(sections, key=lambda section: section.name)
+
+
+def _progress(section: Section) -> None:
+    sys.stderr.write(f"done: {section.name}\n")
+    sys.stderr.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repetitions: a sanity run in about a minute"
+    )
+    args = parser.parse_args()
+    plan = Plan.make(args.quick)
+    started = time.perf_counter()
+    sections = anyio.run(_run, plan)
+    elapsed = time.perf_counter() - started
+    print(table(sections))
+    path = write_json(sections, quick=args.quick, elapsed_s=elapsed)
+    print(f"\n{'quick run' if args.quick else 'full run'} in {elapsed:.0f} s; results in {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""1. Per-call overhead: `chat` through MCP (stdio, HTTP) against the same request sent straight to the
+simulator, with the SDK's floor (a no-op tool served the same way) measured in the same rounds.
+
+Each round makes one call of every kind, in a rotating order, so drift affects all of them alike.
+Added = chat through MCP − direct; ours on top of the floor = chat − direct − no-op (the transport and
+the SDK's dispatch cost the no-op as much as they cost `chat`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from benchmarks.measure import Summary, now_ms, summarize
+from benchmarks.report import Section, ms, p50_p95
+from benchmarks.rig import Plan, Rig
+
+WARMUP_ROUNDS = 30
+OURS_ON_FLOOR_TARGET_MS = 0.5
+ADDED_TARGET_MS = {"stdio": 2.0, "http": 3.0}
+
+
+async def timed_rounds(
+    calls: dict[str, Callable[[], Awaitable[object]]], rounds: int
+) -> dict[str, list[float]]:
+    labels = list(calls)
+    samples: dict[str, list[float]] = {label: [] for label in labels}
+    for number in range(WARMUP_ROUNDS + rounds):
+        shift = number % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            started = now_ms()
+            await calls[label]()
+            if number >= WARMUP_ROUNDS:
+                samples[label].append(now_ms() - started)
+    return samples
+
+
+async def run(rig: Rig, plan: Plan) -> Section:
+    section = Section("1 overhead")
+    calls: dict[str, Callable[[], Awaitable[object]]] = {"direct": rig.direct.stream, **rig.calls()}
+    samples = await timed_rounds(calls, plan.overhead_rounds)
+    summaries = {label: summarize(values) for label, values in samples.items()}
+    direct = summaries["direct"]
+    section.data = {"model": rig.model, "summaries_ms": {k: v.as_dict() for k, v in summaries.items()}}
+    section.row("direct to simulator (p50/p95)", p50_p95(direct))
+    for transport in ("stdio", "http"):
+        chat, noop = summaries[f"chat {transport}"], summaries[f"noop {transport}"]
+        section.row(f"chat via MCP {transport} (p50/p95)", p50_p95(chat))
+        section.row(f"no-op via MCP {transport}, SDK floor (p50/p95)", p50_p95(noop))
+        added = _added(chat, direct)
+        section.data[f"added_{transport}_ms"] = added
+        target = ADDED_TARGET_MS[transport]
+        section.row(
+            f"added by MCP {transport} vs direct (p50/p95, ratio)",
+            f"{added['p50']:.2f} / {added['p95']:.2f} ms, x{chat.p50 / direct.p50:.2f}",
+            f"p50 <= {target:g} ms",
+            added["p50"] <= target,
+        )
+        ours = chat.p50 - direct.p50 - noop.p50
+        section.data[f"ours_on_floor_{transport}_p50_ms"] = round(ours, 4)
+        section.row(
+            f"ours on top of the floor, {transport} (p50)",
+            ms(ours),
+            f"<= {OURS_ON_FLOOR_TARGET_MS:g} ms",
+            ours <= OURS_ON_FLOOR_TARGET_MS,
+        )
+    return section
+
+
+def _added(chat: Summary, direct: Summary) -> dict[str, float]:
+    return {"p50": round(chat.p50 - direct.p50, 4), "p95": round(chat.p95 - direct.p95, 4)}
