@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
@@ -17,20 +17,17 @@ from starlette.responses import JSONResponse, Response
 from chutes_mcp import __version__
 from chutes_mcp.config import Settings
 from chutes_mcp.server import tools
+from chutes_mcp.server.access_log import REQUEST_ID_HEADER, access_log
 from chutes_mcp.server.completions import register_completions
 from chutes_mcp.server.errors import INVALID_ARGUMENTS, error_payload, error_result
-from chutes_mcp.server.http import (
-    REQUEST_ID_HEADER,
-    HttpOptions,
-    StaticTokenVerifier,
-    access_log,
-    auth_settings,
-)
 from chutes_mcp.server.instructions import INSTRUCTIONS
 from chutes_mcp.server.prompts import register_prompts
 from chutes_mcp.server.resources import register_resources
 from chutes_mcp.server.runtime import Runtime, RuntimeSlot, TenancyMode, open_runtime
 from chutes_mcp.server.toolkit import add_tool
+
+if TYPE_CHECKING:
+    from chutes_mcp.server.http import HttpOptions
 
 TOOL_NAMES = tuple(spec.name for spec in tools.ALL)
 
@@ -146,6 +143,15 @@ def _accept_log_level(server: MCPServer[Runtime]) -> None:
     server._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
 
 
+def _http_auth(http: HttpOptions | None) -> dict[str, Any]:
+    """Bearer-token checking for HTTP with server tokens; imported only then, so stdio starts lighter."""
+    if http is None or not http.auth_tokens:
+        return {}
+    from chutes_mcp.server.http import StaticTokenVerifier, auth_settings
+
+    return {"token_verifier": StaticTokenVerifier(http.auth_tokens), "auth": auth_settings(http)}
+
+
 def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCPServer[Runtime]:
     disabled = set(settings.disabled_tools)
     unknown = disabled - set(TOOL_NAMES)
@@ -177,8 +183,7 @@ def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCP
         # Tools, resources and prompts are fixed at start: no list changes to listen for.
         subscriptions=False,
         middleware=[_tool_call_guard({spec.name: frozenset(spec.args.model_fields) for spec in enabled})],
-        token_verifier=StaticTokenVerifier(http.auth_tokens) if http and http.auth_tokens else None,
-        auth=auth_settings(http) if http and http.auth_tokens else None,
+        **_http_auth(http),
     )
     for spec in enabled:
         add_tool(server, spec)

@@ -26,14 +26,12 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chutes_mcp.log import get_logger
+from chutes_mcp.server.access_log import REQUEST_ID_HEADER, access_log
 
 KeySource = Literal["server", "request"]
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # chat with a few images; the SDK's default is 4 MiB
 _LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 _LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
-REQUEST_ID_HEADER = "x-request-id"
-access_log = get_logger("chutes_mcp.access")
 
 
 class HttpConfigError(ValueError):
