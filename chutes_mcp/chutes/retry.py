@@ -60,6 +60,30 @@ async def with_retries(
 
     Returns the value and the retries made; a final failure is re-raised with `retries` attached.
     """
+    # Nearly every call succeeds at once, and tenacity's machinery costs more than a fast upstream
+    # answer's parsing: the first attempt runs bare, and only a retryable failure enters tenacity,
+    # which replays that failure as its own first attempt so waits, stops and records are unchanged.
+    try:
+        return await operation(), ()
+    except ChutesError as exc:
+        if not policy.should_retry(exc) or policy.max_retries == 0:
+            exc.retries = ()
+            raise
+        first_failure: ChutesError | None = exc
+
+    async def replay_then_operation() -> T:
+        nonlocal first_failure
+        if first_failure is not None:
+            failure, first_failure = first_failure, None
+            raise failure
+        return await operation()
+
+    return await _with_tenacity(replay_then_operation, policy, deadline_s=deadline_s)
+
+
+async def _with_tenacity(
+    operation: Callable[[], Awaitable[T]], policy: RetryPolicy, *, deadline_s: float
+) -> tuple[T, tuple[RetryRecord, ...]]:
     wait = _FullJitterOrRetryAfter(policy)
     records: list[RetryRecord] = []
 
