@@ -16,13 +16,13 @@ from chutes_mcp.config import ConfigError, load_settings
 async def _open_browser(url: str) -> bool:
     import webbrowser
 
-    print(f"Opening the Chutes sign-in page. If no browser appears, open:\n  {url}", file=sys.stderr)
+    sys.stderr.write(f"Opening the Chutes sign-in page. If no browser appears, open:\n  {url}\n")
     return await anyio.to_thread.run_sync(webbrowser.open, url)
 
 
 async def _ask_pasted_url(url: str) -> str:
-    print(f"Open this URL in a browser and sign in:\n  {url}", file=sys.stderr)
-    print("Then paste the full URL the browser was sent to (http://127.0.0.1...):", file=sys.stderr)
+    sys.stderr.write(f"Open this URL in a browser and sign in:\n  {url}\n")
+    sys.stderr.write("Then paste the full URL the browser was sent to (http://127.0.0.1...):\n")
     line: str = await anyio.to_thread.run_sync(sys.stdin.readline)
     return line
 
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
-        print(f"chutes-mcp: {exc}", file=sys.stderr)
+        sys.stderr.write(f"chutes-mcp: {exc}\n")
         return 2
 
     async def run() -> str:
@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
             return f"Signed in with Chutes (scopes: {tokens.scope}); tokens saved to {settings.token_path}"
 
     try:
-        print(anyio.run(run))
+        sys.stdout.write(anyio.run(run) + "\n")
     except ChutesError as exc:
-        print(f"chutes-mcp {args.command}: {exc}\n  {exc.hint}", file=sys.stderr)
+        sys.stderr.write(f"chutes-mcp {args.command}: {exc}\n  {exc.hint}\n")
         return 1
     return 0

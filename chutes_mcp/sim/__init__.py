@@ -1,7 +1,7 @@
 """A local Chutes simulator: the Chutes HTTP contract, quirks included, on one loopback port.
 
 It is an independent implementation of `shared/reference/chutes-api.md` and imports nothing of the
-client (`chutes_mcp.chutes`) or the server: a simulator that shared code with the client would only
+client package or the server: a simulator that shared code with the client would only
 agree with it, and hide the bugs users hit against the real service.
 """
 
