@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from chutes_mcp import __version__, log
+from chutes_mcp.commands import add_config_option
 from chutes_mcp.commands import doctor as doctor_command
 from chutes_mcp.commands import models as model_commands
 from chutes_mcp.commands import server as server_commands
@@ -68,7 +69,7 @@ def _add_login(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     login.add_argument("--no-browser", action="store_true", help="print the URL and ask for the redirect URL")
     logout = sub.add_parser("logout", help="revoke the stored Chutes sign-in and delete its token file")
     for p in (login, logout):
-        p.add_argument("--config", metavar="FILE", help="TOML settings file (default: $CHUTES_MCP_CONFIG)")
+        add_config_option(p)
 
 
 def build_parser() -> argparse.ArgumentParser:

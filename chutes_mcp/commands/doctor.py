@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from chutes_mcp.commands import add_config_option
 from chutes_mcp.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="check the configuration, the credential, the Chutes hosts and the catalog",
         description="Check a chutes-mcp setup and print a report; exit 1 when something needs fixing.",
     )
-    doctor.add_argument("--config", metavar="FILE", help="TOML settings file (default: $CHUTES_MCP_CONFIG)")
+    add_config_option(doctor)
 
 
 def _credential(settings: Settings) -> Check:

@@ -7,6 +7,7 @@ every tool works with no key and no network.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from chutes_mcp import log
+from chutes_mcp.commands import add_config_option
 from chutes_mcp.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="TOML settings file (default: $CHUTES_MCP_CONFIG)")
+    add_config_option(parser)
     parser.add_argument(
         "--sim",
         action="store_true",
@@ -72,9 +74,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default="server",
         help="whose Chutes key: the server's, or each request's X-Chutes-Api-Key (default server)",
     )
-    http.add_argument(
-        "--max-body-bytes", type=int, default=1024 * 1024, help="largest request body (default 1 MiB)"
-    )
+    http.add_argument("--max-body-bytes", type=int, help="largest request body (default 1 MiB)")
     _add_common(serve)
     call = sub.add_parser(
         "call",
@@ -129,7 +129,7 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
     from chutes_mcp.server.http import HttpOptions
 
     tokens = args.auth_token or [token.get_secret_value() for token in settings.mcp_auth_tokens]
-    return HttpOptions(
+    options = HttpOptions(
         host=args.host,
         port=args.port,
         path=args.path,
@@ -137,9 +137,11 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
         no_auth=args.no_auth,
         allowed_hosts=_comma_list(args.allowed_hosts),
         allowed_origins=_comma_list(args.allowed_origins),
-        max_body_bytes=args.max_body_bytes,
         key_source=args.key_source,
     )
+    if args.max_body_bytes is None:
+        return options
+    return dataclasses.replace(options, max_body_bytes=args.max_body_bytes)
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -153,7 +155,6 @@ async def _serve(args: argparse.Namespace) -> None:
         from chutes_mcp.server.http import serve_http
 
         options = _http_options(args, settings)
-        options.check()
         await serve_http(create_server(settings, http=options), options)
 
 

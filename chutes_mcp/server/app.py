@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from chutes_mcp import __version__
 from chutes_mcp.config import Settings
 from chutes_mcp.server import tools
-from chutes_mcp.server.access_log import REQUEST_ID_HEADER, access_log
+from chutes_mcp.server.access_log import REQUEST_ID_HEADER, access_log, request_headers
 from chutes_mcp.server.completions import register_completions
 from chutes_mcp.server.errors import INVALID_ARGUMENTS, error_payload, error_result
 from chutes_mcp.server.instructions import INSTRUCTIONS
@@ -92,7 +92,7 @@ def _tool_access_log(
 ) -> None:
     """One log line per tool call: what ran, on which model, how it ended, how long, what it cost."""
     fields: dict[str, Any] = {"tool": name, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
-    request_id = getattr(getattr(ctx.request, "headers", None), "get", lambda _key: None)(REQUEST_ID_HEADER)
+    request_id = (request_headers(ctx.request) or {}).get(REQUEST_ID_HEADER)
     if request_id:
         fields["request_id"] = request_id
     if isinstance(result, dict):

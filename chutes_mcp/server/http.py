@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import socket
 import sys
 import time
@@ -26,6 +25,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chutes_mcp.config import is_loopback_host
 from chutes_mcp.server.access_log import REQUEST_ID_HEADER, access_log
 
 KeySource = Literal["server", "request"]
@@ -36,15 +36,6 @@ _LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*
 
 class HttpConfigError(ValueError):
     pass
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -65,7 +56,7 @@ class HttpOptions:
             raise HttpConfigError(f"--path must start with '/', got {self.path!r}")
         if self.auth_tokens and self.no_auth:
             raise HttpConfigError("--no-auth contradicts --auth-token / CHUTES_MCP_AUTH_TOKENS; give one")
-        if not is_loopback(self.host) and not self.auth_tokens and not self.no_auth:
+        if not is_loopback_host(self.host) and not self.auth_tokens and not self.no_auth:
             raise HttpConfigError(
                 f"binding {self.host} exposes the server beyond this machine: set bearer tokens with "
                 "--auth-token or CHUTES_MCP_AUTH_TOKENS (comma list), or pass --no-auth to accept that"
@@ -177,7 +168,7 @@ def bind(host: str, port: int) -> socket.socket:
 async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
     """Serve streamable HTTP until stopped. Stateless, so any replica can answer any request."""
     options.check()
-    if options.no_auth and not is_loopback(options.host):
+    if options.no_auth and not is_loopback_host(options.host):
         access_log.warning(
             "http.no_auth", host=options.host, detail="anyone who can reach this port can use it"
         )

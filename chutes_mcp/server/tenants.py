@@ -57,6 +57,3 @@ class Tenants:
         else:
             self._clients.move_to_end(digest)
         return client
-
-    def __len__(self) -> int:
-        return len(self._clients)

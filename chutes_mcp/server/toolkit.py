@@ -9,7 +9,7 @@ names, types, bounds, descriptions and examples, and cross-field rules run on it
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from chutes_mcp.chutes import ChutesError
 from chutes_mcp.log import get_logger
+from chutes_mcp.server.access_log import request_headers
 from chutes_mcp.server.errors import (
     INTERNAL_ERROR,
     INVALID_ARGUMENTS,
@@ -107,13 +108,6 @@ def _failure(tool: str, exc: Exception) -> CallToolResult:
     )
 
 
-def _request_headers(ctx: Context[Runtime]) -> Mapping[str, str] | None:
-    """The HTTP request's headers (Starlette's are case-insensitive); None over stdio."""
-    request = ctx.request_context.request
-    headers = getattr(request, "headers", None)
-    return headers if isinstance(headers, Mapping) else None
-
-
 def add_tool(server: MCPServer[Runtime], spec: ToolSpec[ArgsT, OutputT]) -> None:
     async def call(ctx: Context[Runtime], **arguments: Any) -> CallToolResult:
         try:
@@ -121,7 +115,9 @@ def add_tool(server: MCPServer[Runtime], spec: ToolSpec[ArgsT, OutputT]) -> None
         except ValidationError as exc:
             return _invalid(exc)
         try:
-            runtime = ctx.request_context.lifespan_context.for_request(_request_headers(ctx))
+            runtime = ctx.request_context.lifespan_context.for_request(
+                request_headers(ctx.request_context.request)
+            )
             reply = await spec.body(runtime, args, ctx)
         except Exception as exc:
             return _failure(spec.name, exc)
