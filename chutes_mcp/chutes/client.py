@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections import deque
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
@@ -34,7 +33,7 @@ from chutes_mcp.chutes.http import InsecureCredentialError, build_http_client
 from chutes_mcp.chutes.ratelimit import LimiterState, RateLimiter
 from chutes_mcp.chutes.request import ChatRequest, build_chat_body
 from chutes_mcp.chutes.retry import RetryPolicy, with_retries
-from chutes_mcp.chutes.sse import DoneMarker, LineSplitter, MalformedStreamError, SSEItem, SSEParser
+from chutes_mcp.chutes.sse import DoneMarker, MalformedStreamError, SSEDecoder, SSEItem
 from chutes_mcp.chutes.types import (
     ChatEvent,
     ChatResult,
@@ -50,8 +49,8 @@ from chutes_mcp.config import Settings
 from chutes_mcp.log import get_logger
 
 INVOCATION_ID_HEADER = "x-chutes-invocationid"
-# Lines read after `[DONE]` to reach the end of the body; an upstream that says more is hung up on.
-_DRAIN_LINES = 8
+# Reads after `[DONE]` to reach the end of the body; an upstream that says more is hung up on.
+_DRAIN_READS = 8
 log = get_logger(__name__)
 
 
@@ -98,14 +97,10 @@ class _LiveStream:
 
     def __init__(self, response: httpx2.Response, model: str, *, ends_at: float, timeout_s: float) -> None:
         self.response = response
-        self._texts = response.aiter_text()
-        # Lines already received: read and decoded per network read, handed out one at a time.
-        self._lines: deque[str] = deque()
-        self._splitter = LineSplitter()
-        self._eof = False
+        self._pieces = response.aiter_bytes()
         self._ends_at = ends_at
         self._timeout_s = timeout_s
-        self._parser = SSEParser()
+        self._sse = SSEDecoder()
         self.decoder = ChunkDecoder(model)
         self._text: list[str] = []
         self.started = False
@@ -120,14 +115,13 @@ class _LiveStream:
         return error
 
     async def next_events(self) -> list[ChatEvent] | None:
-        """The events of the next line(s); None once the stream ended cleanly."""
+        """The events of the next read(s) of the body; None once the stream ended cleanly."""
         while not self.finished:
             items: list[SSEItem | None]
             try:
-                line = await self._next_line()
-                items = list(self._parser.feed(line))
+                items = list(self._sse.feed(await self._read()))
             except StopAsyncIteration:
-                items = [*self._parser.close(), None]
+                items = [*self._sse.close(), None]
             except httpx2.TimeoutException:
                 raise self._fail(
                     ChutesTimeoutError("the stream stalled", invocation_id=self.invocation_id)
@@ -150,34 +144,21 @@ class _LiveStream:
     async def drain(self) -> None:
         """Read to the end of the body after `[DONE]`. A response closed with its body unread takes its
         connection down with it; read to the end, the connection goes back to the pool for the next call."""
-        for _ in range(_DRAIN_LINES):
+        for _ in range(_DRAIN_READS):
             try:
-                await self._next_line()
+                await self._read()
             except (StopAsyncIteration, httpx2.HTTPError, ChutesTimeoutError):
                 return
 
-    async def _next_line(self) -> str:
-        """The next line of the body; StopAsyncIteration at its end.
+    async def _read(self) -> bytes:
+        """The next piece of the body, as it came off the network; StopAsyncIteration at its end.
 
-        The call's deadline is armed around each read of the body (a cancel scope must not span the
-        `yield` of `chat_stream`) and nowhere else.
+        The call's deadline is armed around each read (a cancel scope must not span the `yield` of
+        `chat_stream`) and nowhere else. A bare CancelScope: `fail_after`'s layers of context managers
+        cost more than the read.
         """
-        while not self._lines:
-            if self._eof:
-                raise StopAsyncIteration
-            try:
-                text = await self._read()
-            except StopAsyncIteration:
-                self._eof = True
-                self._lines.extend(self._splitter.close())
-            else:
-                self._lines.extend(self._splitter.feed(text))
-        return self._lines.popleft()
-
-    async def _read(self) -> str:
-        # A bare CancelScope: `fail_after`'s layers of context managers cost more than the read.
         with anyio.CancelScope(deadline=self._ends_at):
-            return await self._texts.__anext__()
+            return await self._pieces.__anext__()
         raise ChutesTimeoutError(f"no complete answer within {self._timeout_s:g} s")
 
     def _decode(self, items: Sequence[SSEItem | None]) -> list[ChatEvent]:

@@ -2,16 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from chutes_mcp.chutes.sse import DONE, LineSplitter, MalformedStreamError, SSEItem, SSEParser
+from chutes_mcp.chutes.sse import DONE, MalformedStreamError, SSEDecoder, SSEItem
+
+
+def decode(pieces: list[bytes]) -> list[SSEItem]:
+    decoder = SSEDecoder()
+    items = [item for piece in pieces for item in decoder.feed(piece)]
+    return items + decoder.close()
 
 
 def parse(text: str) -> list[SSEItem]:
-    parser = SSEParser()
-    items: list[SSEItem] = []
-    for line in text.split("\n"):
-        items.extend(parser.feed(line))
-    items.extend(parser.close())
-    return items
+    return decode([text.encode()])
 
 
 @pytest.mark.parametrize(
@@ -44,23 +45,25 @@ def test_parser_yields_payloads_in_order(stream: str, expected: list[SSEItem]) -
     assert parse(stream) == expected
 
 
-@pytest.mark.parametrize("stream", ["data: {not json\n\n", "data: [1,2]\n\n"])
-def test_malformed_events_raise(stream: str) -> None:
+@pytest.mark.parametrize("stream", [b"data: {not json\n\n", b"data: [1,2]\n\n", b'data: {"t": "\xff"}\n\n'])
+def test_malformed_events_raise(stream: bytes) -> None:
     with pytest.raises(MalformedStreamError):
-        parse(stream)
+        decode([stream])
 
 
 @pytest.mark.parametrize(
-    ("pieces", "lines"),
+    ("pieces", "expected"),
     [
-        (["data: 1\n\ndata: 2\n"], ["data: 1", "", "data: 2"]),
-        (["da", "ta: 1\r\n", "data: 2"], ["data: 1", "data: 2"]),
-        (["data: 1\r", "\ndata: 2\r\n"], ["data: 1", "", "data: 2"]),
-        (['data: {"t": "a\u2028b"}\n'], ['data: {"t": "a\u2028b"}']),
-        (["", "x"], ["x"]),
+        ([b'data: {"n": 1}\n\ndata: {"n": 2}\n'], [{"n": 1}, {"n": 2}]),
+        ([b"da", b'ta: {"n"', b": 1}\r\n", b"\r\n", b'data: {"n": 2}'], [{"n": 1}, {"n": 2}]),
+        # The CR ending the first piece is half of a CRLF, not a line end plus a blank line.
+        ([b'data: {"n":\r', b"\ndata: 1}\r\n\r\n"], [{"n": 1}]),
+        ([b'data: {"n": 1}\r', b"\r"], [{"n": 1}]),
+        ([b'data: {"t": "a\xe2\x80\xa8b"}\n\n'], [{"t": "a\u2028b"}]),
+        ([b'data: {"t": "\xc3', b'\xa9"}\n\n'], [{"t": "\u00e9"}]),
+        ([b"", b"data: [DONE]\n"], [DONE]),
     ],
+    ids=["lf", "split-anywhere", "split-crlf", "lone-cr-at-end", "u2028-kept", "split-utf8", "empty-piece"],
 )
-def test_line_splitter(pieces: list[str], lines: list[str]) -> None:
-    splitter = LineSplitter()
-    out = [line for piece in pieces for line in splitter.feed(piece)]
-    assert out + splitter.close() == lines
+def test_pieces_of_any_size(pieces: list[bytes], expected: list[SSEItem]) -> None:
+    assert decode(pieces) == expected
