@@ -24,7 +24,7 @@ from chutes_mcp.server.instructions import INSTRUCTIONS
 from chutes_mcp.server.prompts import register_prompts
 from chutes_mcp.server.resources import register_resources
 from chutes_mcp.server.runtime import Runtime, RuntimeSlot, TenancyMode, open_runtime
-from chutes_mcp.server.toolkit import add_tool
+from chutes_mcp.server.toolkit import build_tool
 
 if TYPE_CHECKING:
     from chutes_mcp.server.http import HttpOptions
@@ -182,11 +182,10 @@ def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCP
         lifespan=lifespan,
         # Tools, resources and prompts are fixed at start: no list changes to listen for.
         subscriptions=False,
+        tools=[build_tool(spec) for spec in enabled],
         middleware=[_tool_call_guard({spec.name: frozenset(spec.args.model_fields) for spec in enabled})],
         **_http_auth(http),
     )
-    for spec in enabled:
-        add_tool(server, spec)
     register_resources(server, slot)
     register_prompts(server, slot)
     register_completions(server, slot)

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
@@ -28,6 +29,7 @@ from chutes_mcp.server.errors import (
     error_result,
 )
 from chutes_mcp.server.runtime import Runtime
+from chutes_mcp.server.schema import compact_schema
 
 log = get_logger(__name__)
 
@@ -108,7 +110,9 @@ def _failure(tool: str, exc: Exception) -> CallToolResult:
     )
 
 
-def add_tool(server: MCPServer[Runtime], spec: ToolSpec[ArgsT, OutputT]) -> None:
+def build_tool(spec: ToolSpec[ArgsT, OutputT]) -> Tool:
+    """The SDK's tool for a spec, with its output schema in the compact form clients check fastest."""
+
     async def call(ctx: Context[Runtime], **arguments: Any) -> CallToolResult:
         try:
             args = spec.args.model_validate(arguments)
@@ -131,6 +135,13 @@ def add_tool(server: MCPServer[Runtime], spec: ToolSpec[ArgsT, OutputT]) -> None
     call.__signature__ = inspect.Signature(parameters, return_annotation=spec.output)  # type: ignore[attr-defined]
     call.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": spec.output}
     call.__name__ = spec.name
-    server.add_tool(
+    tool = Tool.from_function(
         call, name=spec.name, title=spec.title, description=spec.description, annotations=spec.annotations
     )
+    metadata = tool.fn_metadata
+    if metadata.output_schema is not None:
+        metadata.output_schema = compact_schema(metadata.output_schema)
+    # The structured content is already the dump of a validated output model: the SDK's second
+    # validation of it against the same model would only cost time.
+    metadata.output_model = None
+    return tool
