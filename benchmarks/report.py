@@ -83,13 +83,15 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_json(sections: list[Section], *, quick: bool, elapsed_s: float) -> Path:
+def write_json(sections: list[Section], *, quick: bool, partial: bool, elapsed_s: float) -> Path:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC)
-    path = RESULTS / f"{stamp:%Y%m%dT%H%M%SZ}{'-quick' if quick else ''}.json"
+    suffix = ("-quick" if quick else "") + ("-partial" if partial else "")
+    path = RESULTS / f"{stamp:%Y%m%dT%H%M%SZ}{suffix}.json"
     document = {
         "date": stamp.isoformat(timespec="seconds"),
         "quick": quick,
+        "partial": partial,
         "elapsed_s": round(elapsed_s, 1),
         "machine": machine(),
         "sections": {s.name: {"data": s.data, "rows": [r.__dict__ for r in s.rows]} for s in sections},
