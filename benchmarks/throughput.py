@@ -1,5 +1,6 @@
 """3. Throughput over HTTP at 1, 8, 32 and 128 concurrent clients: `chat` on our server and the no-op
-tool on the floor server, side by side in the same run.
+tool on the floor server, side by side in the same run; and the same chat request sent straight to the
+simulator, which bounds what any proxy could reach on the same cores.
 
 The load generator is cheap on purpose, since it shares the 2 cores with the server and the simulator:
 one process, one pooled `httpx2.AsyncClient` (a kept-alive connection per client), and bare JSON-RPC
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import httpx2
 from benchmarks.measure import now_ms, summarize
 from benchmarks.report import Section
 from benchmarks.rig import CHAT_ARGS, Plan, Rig
-from benchmarks.rpc import RawToolCaller
+from benchmarks.rpc import DirectChat, RawToolCaller
 
 LEVELS = (1, 8, 32, 128)
 WARMUP_S = 0.5
@@ -36,12 +38,17 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-async def load(
-    url: str, tool: str, arguments: dict[str, Any], clients: int, seconds: float
-) -> dict[str, Any]:
+Caller = Callable[[httpx2.AsyncClient], Callable[[], Awaitable[object]]]
+
+
+def tool_caller(url: str, tool: str, arguments: dict[str, Any]) -> Caller:
+    return lambda http: RawToolCaller(http, url, tool, arguments).call
+
+
+async def load(make_call: Caller, clients: int, seconds: float) -> dict[str, Any]:
     limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx2.AsyncClient(timeout=120, limits=limits) as http:
-        caller = RawToolCaller(http, url, tool, arguments)
+        call = make_call(http)
         latencies: list[float] = []
         start = now_ms() + WARMUP_S * 1000
         stop = start + seconds * 1000
@@ -51,7 +58,7 @@ async def load(
                 began = now_ms()
                 if began >= stop:
                     return
-                await caller.call()
+                await call()
                 ended = now_ms()
                 if began >= start and ended <= stop:
                     latencies.append(ended - began)
@@ -66,12 +73,17 @@ async def load(
 async def run(rig: Rig, plan: Plan) -> Section:
     section = Section("3 throughput http")
     pids = {"server": rig.ours_http.pid, "floor": rig.floor_http.pid, "sim": rig.sim.pid}
-    targets = {"chat": (rig.ours_http.url, "chat", CHAT_ARGS), "noop": (rig.floor_http.url, "noop", {})}
-    results: dict[str, dict[int, dict[str, Any]]] = {"chat": {}, "noop": {}}
+    targets = {
+        "chat": tool_caller(rig.ours_http.url, "chat", CHAT_ARGS),
+        "noop": tool_caller(rig.floor_http.url, "noop", {}),
+        # The same chat request straight to the simulator: the ceiling for any proxy on this machine.
+        "direct": lambda http: DirectChat(http, rig.sim.url, CHAT_ARGS).stream,
+    }
+    results: dict[str, dict[int, dict[str, Any]]] = {label: {} for label in targets}
     for clients in LEVELS:
-        for label, (url, tool, arguments) in targets.items():
+        for label, make_call in targets.items():
             before = {name: cpu_s(pid) for name, pid in pids.items()} | {"loadgen": time.process_time()}
-            outcome = await load(url, tool, arguments, clients, plan.throughput_s)
+            outcome = await load(make_call, clients, plan.throughput_s)
             after = {name: cpu_s(pid) for name, pid in pids.items()} | {"loadgen": time.process_time()}
             total_calls = max(outcome["calls"], 1)
             outcome["cpu_ms_per_call"] = {
@@ -95,6 +107,11 @@ async def run(rig: Rig, plan: Plan) -> Section:
             f"{share:.0%}",
             f">= {SHARE_TARGET:.0%}" if at_target else "",
             share >= SHARE_TARGET if at_target else None,
+        )
+        direct = results["direct"][clients]
+        section.row(
+            f"{clients:>3} clients: direct to simulator calls/s (its / no-op rate)",
+            f"{direct['rate']:.0f}/s ({direct['rate'] / noop['rate']:.0%})",
         )
     section.data = {
         label: {
