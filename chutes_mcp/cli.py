@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Sequence
 
-from chutes_mcp import __version__, log
-from chutes_mcp.commands import add_config_option
-from chutes_mcp.commands import doctor as doctor_command
-from chutes_mcp.commands import models as model_commands
-from chutes_mcp.commands import server as server_commands
+from chutes_mcp import __version__
+from chutes_mcp.commands import add_config_option, startup_finished
 
 
 def _positive_int(text: str) -> int:
@@ -73,6 +71,10 @@ def _add_login(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from chutes_mcp.commands import doctor as doctor_command
+    from chutes_mcp.commands import models as model_commands
+    from chutes_mcp.commands import server as server_commands
+
     parser = argparse.ArgumentParser(
         prog="chutes-mcp",
         description="Chutes (chutes.ai) for every MCP client: an MCP server, a CLI and an offline simulator.",
@@ -88,9 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_sim(args: argparse.Namespace) -> int:
+    from chutes_mcp import log
     from chutes_mcp.sim.runner import SimOptions, run
 
     log.configure(args.log_level)
+    startup_finished()
     return run(
         SimOptions(
             host=args.host,
@@ -127,6 +131,18 @@ def _run_account(args: argparse.Namespace) -> int:
     return account.run(args)
 
 
+def _run_models(args: argparse.Namespace) -> int:
+    from chutes_mcp.commands import models
+
+    return models.run_models(args)
+
+
+def _run_pick(args: argparse.Namespace) -> int:
+    from chutes_mcp.commands import models
+
+    return models.run_pick(args)
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": _run_serve,
     "call": _run_call,
@@ -134,18 +150,28 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sim": _run_sim,
     "login": _run_account,
     "logout": _run_account,
-    "models": model_commands.run_models,
-    "pick": model_commands.run_pick,
+    "models": _run_models,
+    "pick": _run_pick,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # Before anything can log: unconfigured structlog would print to stdout, which stdio MCP owns.
-    log.configure("WARNING")
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    command = _COMMANDS.get(args.command)
-    if command is None:
-        parser.print_help(sys.stderr)
-        return 2
-    return command(args)
+    # Start-up (imports, the server's tool schemas) allocates ~150k objects that nearly all live as
+    # long as the process; collecting while they pile up was ~10% of a cold start. A long-running
+    # command resumes collection once it is ready (`startup_finished`), any other when it returns.
+    # Hence the imports inside functions in this module: they run within the pause.
+    gc.disable()
+    try:
+        from chutes_mcp import log
+
+        # Before anything can log: unconfigured structlog would print to stdout, which stdio MCP owns.
+        log.configure("WARNING")
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = _COMMANDS.get(args.command)
+        if command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        return command(args)
+    finally:
+        gc.enable()

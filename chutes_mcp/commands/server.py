@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from chutes_mcp import log
-from chutes_mcp.commands import add_config_option
+from chutes_mcp.commands import add_config_option, startup_finished
 from chutes_mcp.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -150,12 +150,16 @@ async def _serve(args: argparse.Namespace) -> None:
     async with _settings(args) as settings:
         _configure_logging(args, settings)
         if args.transport == "stdio":
-            await create_server(settings).run_stdio_async()
+            server = create_server(settings)
+            startup_finished()
+            await server.run_stdio_async()
             return
         from chutes_mcp.server.http import serve_http
 
         options = _http_options(args, settings)
-        await serve_http(create_server(settings, http=options), options)
+        server = create_server(settings, http=options)
+        startup_finished()
+        await serve_http(server, options)
 
 
 async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
@@ -166,7 +170,9 @@ async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
 
     async with _settings(args) as settings:
         _configure_logging(args, settings)
-        async with Client(create_server(settings)) as client:
+        server = create_server(settings)
+        startup_finished()
+        async with Client(server) as client:
             try:
                 result = await client.call_tool(args.tool, arguments)
             except MCPError as exc:
