@@ -159,14 +159,23 @@ def modern_meta() -> dict[str, Any]:
     }
 
 
-def drive_legacy(server: RawServer) -> list[str]:
-    """The 2025-11-25 handshake, as most hosts speak it; returns the tool names listed."""
-    init = server.request(
-        "initialize",
-        {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "raw-test", "version": "0"}},
-    )
+LEGACY_INITIALIZE = {
+    "protocolVersion": LEGACY,
+    "capabilities": {},
+    "clientInfo": {"name": "raw-test", "version": "0"},
+}
+
+
+def initialize_legacy(server: RawServer) -> None:
+    """The 2025-11-25 handshake, as most hosts speak it."""
+    init = server.request("initialize", LEGACY_INITIALIZE)
     assert init["result"]["protocolVersion"] == LEGACY
     server.notify("notifications/initialized")
+
+
+def drive_legacy(server: RawServer) -> list[str]:
+    """The 2025-11-25 era; returns the tool names listed."""
+    initialize_legacy(server)
     return call_tools(server, meta=None)
 
 
@@ -216,15 +225,7 @@ def test_api_key_never_reaches_stdout_or_stderr(sim: SimProcess, tmp_path: Path)
         server_env(sim, tmp_path, CHUTES_API_KEY=key, CHUTES_LOG_LEVEL="DEBUG"), "--log-level", "DEBUG"
     )
     try:
-        server.request(
-            "initialize",
-            {
-                "protocolVersion": LEGACY,
-                "capabilities": {},
-                "clientInfo": {"name": "raw-test", "version": "0"},
-            },
-        )
-        server.notify("notifications/initialized")
+        initialize_legacy(server)
         names = [tool["name"] for tool in server.request("tools/list")["result"]["tools"]]
         calls = [
             ("account", {}),
@@ -244,3 +245,53 @@ def test_api_key_never_reaches_stdout_or_stderr(sim: SimProcess, tmp_path: Path)
         assert key not in text, f"the API key appears on {where}"
         assert secret not in text, f"the secret part of the API key appears on {where}"
         assert "Bearer cpk_" not in text, f"an Authorization header appears on {where}"
+
+
+def test_messages_larger_than_a_pipe_buffer_cross_whole(sim: SimProcess, tmp_path: Path) -> None:
+    """A request and an answer each far larger than one pipe read or write (64 KiB) arrive intact."""
+    httpx2.patch(f"{sim.url}/_sim/config", json={"answer_tokens": 20_000}).raise_for_status()
+    server = RawServer(server_env(sim, tmp_path))
+    prompt = "é " * 150_000  # 450 KB of UTF-8: reads end mid-character too
+    try:
+        initialize_legacy(server)
+        answer = server.request(
+            "tools/call",
+            {"name": "chat", "arguments": {"prompt": prompt, "model": "chutes-fast", "max_tokens": 30_000}},
+        )
+    finally:
+        code = server.close()
+    assert code == 0, server.stderr.decode(errors="replace")
+    assert answer["result"]["isError"] is False, answer
+    # The simulator counts about 4 characters a token: a cut prompt would count fewer.
+    usage = answer["result"]["structuredContent"]["usage"]
+    assert usage["prompt_tokens"] >= len(prompt) // 4, usage
+    assert usage["completion_tokens"] == 20_000, usage
+    assert len(answer["result"]["structuredContent"]["text"]) > 65_536
+    assert_only_jsonrpc(server.stdout, server.requests)
+
+
+def test_stdin_from_a_file_is_served_too(sim: SimProcess, tmp_path: Path) -> None:
+    """Not a pipe (a host that redirects a file, a shell test): the SDK's own stdio transport serves."""
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text(
+        "\n".join(
+            json.dumps(message)
+            for message in (
+                {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": LEGACY_INITIALIZE},
+                {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+            )
+        )
+        + "\n"
+    )
+    with requests.open("rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "chutes_mcp", "serve"],
+            stdin=stdin,
+            capture_output=True,
+            env=server_env(sim, tmp_path),
+            timeout=HANG_GUARD_S,
+        )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    messages = assert_only_jsonrpc(done.stdout, 2)
+    assert any(tool["name"] == "chat" for tool in messages[-1]["result"]["tools"])

@@ -146,13 +146,14 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
 
 async def _serve(args: argparse.Namespace) -> None:
     from chutes_mcp.server import create_server
+    from chutes_mcp.server.stdio import serve_stdio
 
     async with _settings(args) as settings:
         _configure_logging(args, settings)
         if args.transport == "stdio":
             server = create_server(settings)
             startup_finished()
-            await server.run_stdio_async()
+            await serve_stdio(server)
             return
         from chutes_mcp.server.http import serve_http
 
