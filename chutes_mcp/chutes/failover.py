@@ -100,6 +100,9 @@ class _ChatRun:
                     thinking = not text and isinstance(event, ReasoningDelta)
                     value = self._throttle.value(self.tokens)
                     await on_progress(ProgressUpdate(self.tokens, tail(text), thinking, value))
+                    # Reading a stream whose data is already buffered never yields to the event loop, so
+                    # the transport's writer would send this update only after the whole answer.
+                    await anyio.lowlevel.checkpoint()
         return accumulator.result()
 
     async def heartbeat(self, on_progress: ProgressCallback, every_s: float) -> None:
