@@ -57,6 +57,11 @@ def configure(level: str = "INFO", fmt: LogFormat = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+    # httpx2 logs each request at INFO; below DEBUG that repeats what the access log's tool.call line
+    # says, once more per upstream call. At DEBUG our own chutes.http line carries it with the invocation id.
+    quiet = numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+    for name in ("httpx2", "httpcore2"):
+        logging.getLogger(name).setLevel(quiet)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -268,6 +268,8 @@ async def test_access_logs_are_json_with_ids_tool_model_cost_and_no_secret(
     assert calls[0]["latency_ms"] > 0
     assert requests
     assert requests[0]["status"] == 200
+    # One line per tool call, not one more per upstream request from the HTTP library.
+    assert not [r for r in records if r.get("logger") in ("httpx2", "httpcore2")]
     text = "".join(lines)
     assert TOKEN not in text
     assert key not in text
