@@ -6,12 +6,13 @@ import os
 import re
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from mcp import StdioServerParameters
 
@@ -39,37 +40,43 @@ class Spawned:
 def _spawn(
     command: list[str], ready: re.Pattern[str], env: Mapping[str, str] | None = None
 ) -> Iterator[Spawned]:
-    process = subprocess.Popen(
-        command,
-        env=dict(env) if env is not None else None,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + START_TIMEOUT_S
-    url = None
-    while url is None:
-        line = process.stderr.readline()
-        if not line or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"{command[2:4]} did not start:\n" + "".join(lines))
-        lines.append(line)
-        match = ready.search(line)
-        url = match.group(1) if match else None
-    # Keep draining stderr so a chatty process never blocks on a full pipe.
-    threading.Thread(target=lambda: lines.extend(process.stderr or ()), daemon=True).start()
-    try:
-        yield Spawned(url, process)
-    finally:
-        process.terminate()
+    # stderr goes to a file, as a container's log driver takes it: a pipe that this (busy, single-threaded)
+    # load generator drains would block a server's access log writes and stall its event loop.
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(
+            command,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+            url = _wait_for(ready, log, process, command)
+            yield Spawned(url, process)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for(
+    ready: re.Pattern[str], log: IO[str], process: subprocess.Popen[str], command: list[str]
+) -> str:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        log.seek(0)
+        text = log.read()
+        match = ready.search(text)
+        if match:
+            return match.group(1)
+        if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            process.wait()
+            raise RuntimeError(f"{command[2:4]} did not start:\n{text}")
+        time.sleep(0.01)
 
 
 @contextmanager
