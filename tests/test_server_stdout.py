@@ -8,12 +8,15 @@ process's pipes, so nothing between the server and the test can tidy the stream 
 from __future__ import annotations
 
 import json
+import os
+import pty
 import queue
 import re
 import secrets
 import string
 import subprocess
 import sys
+import termios
 import threading
 from pathlib import Path
 from typing import Any
@@ -39,14 +42,27 @@ def fresh_api_key() -> str:
 class RawServer:
     """`chutes-mcp serve` on real pipes; keeps every stdout and stderr byte as it arrived."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, terminal: bool = False) -> None:
+        # On a terminal (a person trying the server by hand) stdin is a tty, not a pipe: line by line,
+        # without echo, and Ctrl-D at the start of a line for end of input.
+        terminal_side, stdin = pty.openpty() if terminal else (None, subprocess.PIPE)
+        if terminal_side is not None:
+            attributes = termios.tcgetattr(stdin)
+            attributes[3] &= ~termios.ECHO
+            termios.tcsetattr(stdin, termios.TCSANOW, attributes)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "chutes_mcp", "serve", *args],
-            stdin=subprocess.PIPE,
+            stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
         )
+        self._terminal = terminal_side is not None
+        self._input = (
+            self.process.stdin if terminal_side is None else open(terminal_side, "wb", buffering=0)  # noqa: SIM115
+        )
+        if terminal_side is not None:
+            os.close(stdin)
         self.stdout_chunks: list[bytes] = []
         self.stderr = bytearray()
         self.requests = 0
@@ -73,9 +89,9 @@ class RawServer:
             self.stderr.extend(chunk)
 
     def send(self, message: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(message).encode() + b"\n")
-        self.process.stdin.flush()
+        assert self._input is not None
+        self._input.write(json.dumps(message).encode() + b"\n")
+        self._input.flush()
 
     def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
         self.send({"jsonrpc": "2.0", "method": method, **({"params": params} if params is not None else {})})
@@ -109,14 +125,19 @@ class RawServer:
 
     def close(self) -> int:
         """End of input, as a host closing the pipe: the server must exit on its own."""
-        assert self.process.stdin is not None
-        self.process.stdin.close()
+        assert self._input is not None
+        if self._terminal:
+            self._input.write(b"\x04")  # Ctrl-D: the terminal's end of input
+        else:
+            self._input.close()
         try:
             code = self.process.wait(timeout=HANG_GUARD_S)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
             raise AssertionError("the server did not exit when its stdin closed") from None
+        finally:
+            self._input.close()
         for thread in self._threads:
             thread.join(timeout=HANG_GUARD_S)
         return code
@@ -270,28 +291,14 @@ def test_messages_larger_than_a_pipe_buffer_cross_whole(sim: SimProcess, tmp_pat
     assert_only_jsonrpc(server.stdout, server.requests)
 
 
-def test_stdin_from_a_file_is_served_too(sim: SimProcess, tmp_path: Path) -> None:
-    """Not a pipe (a host that redirects a file, a shell test): the SDK's own stdio transport serves."""
-    requests = tmp_path / "requests.jsonl"
-    requests.write_text(
-        "\n".join(
-            json.dumps(message)
-            for message in (
-                {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": LEGACY_INITIALIZE},
-                {"jsonrpc": "2.0", "method": "notifications/initialized"},
-                {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-            )
-        )
-        + "\n"
-    )
-    with requests.open("rb") as stdin:
-        done = subprocess.run(
-            [sys.executable, "-m", "chutes_mcp", "serve"],
-            stdin=stdin,
-            capture_output=True,
-            env=server_env(sim, tmp_path),
-            timeout=HANG_GUARD_S,
-        )
-    assert done.returncode == 0, done.stderr.decode(errors="replace")
-    messages = assert_only_jsonrpc(done.stdout, 2)
-    assert any(tool["name"] == "chat" for tool in messages[-1]["result"]["tools"])
+def test_a_terminal_on_stdin_is_served_too(sim: SimProcess, tmp_path: Path) -> None:
+    """Not a pipe (a person trying the server by hand): the SDK's own stdio transport serves."""
+    server = RawServer(server_env(sim, tmp_path), terminal=True)
+    try:
+        initialize_legacy(server)
+        listed = server.request("tools/list")
+    finally:
+        code = server.close()
+    assert code == 0, server.stderr.decode(errors="replace")
+    assert any(tool["name"] == "chat" for tool in listed["result"]["tools"])
+    assert_only_jsonrpc(server.stdout, server.requests)
