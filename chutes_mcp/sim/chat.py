@@ -27,7 +27,7 @@ from chutes_mcp.sim.model_routing import candidates
 from chutes_mcp.sim.pacing import Pacing
 from chutes_mcp.sim.plain_delivery import deliver
 from chutes_mcp.sim.state import SimState
-from chutes_mcp.sim.streaming import EventStream, chat_events
+from chutes_mcp.sim.streaming import EventStream
 
 NO_CORD = "No matching cord found!"
 FAILOVER_STATUSES = frozenset({429, 503})
@@ -136,7 +136,7 @@ async def _answer(
     created = int(time.time())
     if chat.stream:
         writer = ChunkWriter(profile, generation.prompt_tokens, created)
-        return EventStream(chat_events(generation, writer, call_ids, pacing, fault), headers, state.stats)
+        return EventStream(generation, writer, call_ids, pacing, fault, headers, state.stats)
     await pacing.whole(generation.completion_tokens)
     payload = json.dumps(completion_body(profile, generation, call_ids, created), separators=(",", ":"))
     return deliver(payload.encode(), headers, fault)

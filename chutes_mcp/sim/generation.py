@@ -29,6 +29,7 @@ Rules (the README quotes them):
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -105,19 +106,47 @@ def tokens(text: str) -> list[str]:
 
 
 def generate(prompt: Prompt) -> Generation:
+    prompt_tokens = estimate_prompt_tokens(prompt.messages, prompt.tools)
+    if not prompt.tools and prompt.output.schema is None and not prompt.output.json_object:
+        return _free_text(
+            prompt.seed, prompt.thinking, prompt.answer_tokens, prompt.max_tokens, prompt.stop, prompt_tokens
+        )
     rng = random.Random(prompt.seed)
     reasoning = _words(rng, 12, 40) if prompt.thinking else []
     calls = _tool_calls(prompt, rng)
-    prompt_tokens = estimate_prompt_tokens(prompt.messages, prompt.tools)
     if calls:
         return Generation(reasoning, None, calls, "tool_calls", None, prompt_tokens)
     content = _content(prompt.output, rng, prompt.answer_tokens)
-    budget = prompt.max_tokens
+    return _within_budget(reasoning, content, prompt.max_tokens, prompt.stop, prompt_tokens)
+
+
+# A free-text answer is a function of these arguments alone (the model and messages reach it through
+# the seed), and clients, benchmarks above all, send the same prompt over and over. Cached
+# generations are shared, so nothing may change them.
+@functools.lru_cache(maxsize=1024)
+def _free_text(
+    seed: int,
+    thinking: bool,
+    answer_tokens: int,
+    max_tokens: int | None,
+    stop: tuple[str, ...],
+    prompt_tokens: int,
+) -> Generation:
+    rng = random.Random(seed)
+    reasoning = _words(rng, 12, 40) if thinking else []
+    content = _content(OutputFormat(), rng, answer_tokens)
+    return _within_budget(reasoning, content, max_tokens, stop, prompt_tokens)
+
+
+def _within_budget(
+    reasoning: list[str], content: list[str], budget: int | None, stops: tuple[str, ...], prompt_tokens: int
+) -> Generation:
+    """Cut the answer to `max_tokens` (reasoning counts first) and before the first stop string."""
     if budget is not None and len(reasoning) >= budget:
         return Generation(reasoning[: max(budget, 0)], None, [], "length", None, prompt_tokens)
     room = None if budget is None else budget - len(reasoning)
     kept = content if room is None else content[:room]
-    stop_at, matched = _first_stop("".join(kept), prompt.stop)
+    stop_at, matched = _first_stop("".join(kept), stops)
     if matched is not None:
         return Generation(reasoning, _cut(kept, stop_at), [], "stop", matched, prompt_tokens)
     finish = "length" if len(kept) < len(content) else "stop"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import string
@@ -148,11 +149,7 @@ def authenticate(authorization: str | None, identity: Identity) -> Principal | A
         return None
     token = authorization.split()[-1]
     if token.startswith("cpk_"):
-        match = API_KEY.match(token)
-        if match is None:
-            return AuthFailure(401, "Missing or invalid authorization header(s)")
-        key_id, user_hex = match.groups()
-        return Principal(user_id=str(uuid.UUID(user_hex)), handle=f"key:{key_id[:12]}")
+        return _api_key(token)
     if token.startswith("cak_"):
         grant = identity.access_tokens.get(token)
         if grant is None:
@@ -164,3 +161,13 @@ def authenticate(authorization: str | None, identity: Identity) -> Principal | A
         return Principal(user_id=grant.user_id, handle=f"oauth:{token_id[:12]}", scopes=grant.scopes)
     # Anything else is tried as a web-session JWT, which the simulator never issues.
     return AuthFailure(401, "Invalid token.")
+
+
+# A key's principal depends on the key alone, and every invocation carries one: parse each key once.
+@functools.lru_cache(maxsize=4096)
+def _api_key(token: str) -> Principal | AuthFailure:
+    match = API_KEY.match(token)
+    if match is None:
+        return AuthFailure(401, "Missing or invalid authorization header(s)")
+    key_id, user_hex = match.groups()
+    return Principal(user_id=str(uuid.UUID(user_hex)), handle=f"key:{key_id[:12]}")

@@ -16,6 +16,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from chutes_mcp.sim.app import create_app
 from chutes_mcp.sim.identity import demo_api_key
 from chutes_mcp.sim.state import SimOptions, SimState
+from chutes_mcp.sim.write_batching import BatchingTransport
 
 __all__ = ["RunningSim", "SimOptions", "SimURLs", "run", "running"]
 
@@ -44,15 +45,22 @@ class RunningSim(SimURLs):
     state: SimState
 
 
-def _counting_protocol(state: SimState) -> type[H11Protocol]:
+def _protocol(state: SimState) -> type[H11Protocol]:
     # ASGI never sees TCP connections, so count them where uvicorn accepts them: tests and benchmarks
-    # use this to prove that a client reuses one pooled connection.
-    class CountingProtocol(H11Protocol):
+    # use this to prove that a client reuses one pooled connection. The transport uvicorn gets
+    # batches its writes (see `write_batching`).
+    class SimProtocol(H11Protocol):
         def connection_made(self, transport: Any) -> None:
             state.stats.tcp_connections += 1
-            super().connection_made(transport)
+            self.batching = BatchingTransport(transport)
+            super().connection_made(self.batching)
 
-    return CountingProtocol
+        def on_response_complete(self) -> None:
+            # A finished response has nothing left to batch with: send it now, not a loop turn later.
+            self.batching.flush()
+            super().on_response_complete()
+
+    return SimProtocol
 
 
 def _server(options: SimOptions, state: SimState) -> uvicorn.Server:
@@ -60,7 +68,7 @@ def _server(options: SimOptions, state: SimState) -> uvicorn.Server:
         create_app(state),
         host=options.host,
         port=options.port,
-        http=_counting_protocol(state),
+        http=_protocol(state),
         lifespan="off",
         access_log=False,
         log_config=None,

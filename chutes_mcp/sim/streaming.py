@@ -12,10 +12,10 @@ the first token chunk:
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Iterator, Mapping
-from contextlib import aclosing
+from collections.abc import Iterator, Mapping
 
 import anyio
+import anyio.lowlevel
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -31,38 +31,39 @@ MIDSTREAM_ERROR_LINE = (
 ).encode()
 MALFORMED_LINE = b"data: {\n\n"
 STREAM_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
+# asyncio's default write-buffer high-water mark: a body below it never makes a send wait for the
+# client, so no disconnect can be noticed before the stream ends and no watcher is needed for one.
+UNWATCHED_BODY_BYTES = 64 * 1024
 
-
-class StreamDropped(Exception):
-    """Raised by the event source to have the connection cut mid-body."""
+# One SSE event, and whether the token clock gates it (token chunks do; role, finish, usage and the
+# fault lines do not).
+SseEvent = tuple[bytes, bool]
 
 
 def chat_events(
-    generation: Generation, writer: ChunkWriter, call_ids: list[str], pacing: Pacing, fault: Fault | None
-) -> AsyncGenerator[bytes, None]:
-    async def events() -> AsyncGenerator[bytes, None]:
-        await pacing.first_token()
-        yield writer.role()
-        clock = pacing.clock()
-        pending = fault
-        for chunk in _token_chunks(generation, writer, call_ids):
-            if clock is not None:
-                await clock.tick()
-            yield chunk
-            if pending is not None:
-                if pending.kind is FaultKind.MIDSTREAM_ERROR:
-                    yield MIDSTREAM_ERROR_LINE
-                    return
-                if pending.kind is FaultKind.DROP:
-                    raise StreamDropped
-                if pending.kind is FaultKind.MALFORMED:
-                    yield MALFORMED_LINE
-                pending = None
-        yield writer.finish(generation.finish_reason, generation.matched_stop)
-        yield writer.usage()
-        yield DONE
+    generation: Generation, writer: ChunkWriter, call_ids: list[str], fault: Fault | None
+) -> tuple[list[SseEvent], bool]:
+    """The whole body, in events, and whether the connection is cut after the last one.
 
-    return events()
+    The engine's output is fixed before the first byte goes out, so rendering it all at once gives
+    the same bytes as rendering it as the stream goes, without resuming a generator per chunk.
+    """
+    events: list[SseEvent] = [(writer.role(), False)]
+    pending = fault
+    for chunk in _token_chunks(generation, writer, call_ids):
+        events.append((chunk, True))
+        if pending is not None:
+            if pending.kind is FaultKind.MIDSTREAM_ERROR:
+                events.append((MIDSTREAM_ERROR_LINE, False))
+                return events, False
+            if pending.kind is FaultKind.DROP:
+                return events, True
+            if pending.kind is FaultKind.MALFORMED:
+                events.append((MALFORMED_LINE, False))
+            pending = None
+    events.append((writer.finish(generation.finish_reason, generation.matched_stop), False))
+    events += [(writer.usage(), False), (DONE, False)]
+    return events, False
 
 
 def _token_chunks(generation: Generation, writer: ChunkWriter, call_ids: list[str]) -> Iterator[bytes]:
@@ -77,41 +78,69 @@ def _token_chunks(generation: Generation, writer: ChunkWriter, call_ids: list[st
 
 
 class EventStream(Response):
-    """An SSE response that tells streams the client abandoned from streams the server finished."""
+    """An SSE response that tells streams the client abandoned from streams the server finished.
+
+    Each event is one body message, so one HTTP chunk, as the engine's lines are. A disconnect can
+    only be noticed while the stream waits: for the token clock, or for a client too slow to take the
+    body; only a stream that may wait runs a watcher for it.
+    """
 
     media_type = "text/event-stream"
 
-    def __init__(self, events: AsyncGenerator[bytes, None], headers: Mapping[str, str], stats: Stats) -> None:
+    def __init__(
+        self,
+        generation: Generation,
+        writer: ChunkWriter,
+        call_ids: list[str],
+        pacing: Pacing,
+        fault: Fault | None,
+        headers: Mapping[str, str],
+        stats: Stats,
+    ) -> None:
         self.status_code = 200
         self.background = None
         self.init_headers({**headers, **STREAM_HEADERS})
-        self._events = events
+        self._pacing = pacing
+        self._events, self._dropped = chat_events(generation, writer, call_ids, fault)
+        self._may_wait = (
+            pacing.per_token_s > 0 or sum(len(chunk) for chunk, _ in self._events) > UNWATCHED_BODY_BYTES
+        )
         self._stats = stats
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async with aclosing(self._events) as events:
-            first = await anext(events, b"")
-            await send(
-                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-            )
-            self._stats.stream_opened()
-            server_ended = False
-            try:
+        await self._pacing.first_token()
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        self._stats.stream_opened()
+        server_ended = False
+        try:
+            if not self._may_wait:
+                await self._send_events(send)
+                server_ended = True
+                # A watched stream stays open two loop turns longer, while its watcher winds down; so
+                # does this one, or concurrent streams would stop overlapping in `streams.peak`.
+                await anyio.lowlevel.checkpoint()
+                await anyio.lowlevel.checkpoint()
+            else:
                 async with anyio.create_task_group() as group:
                     group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
-                    try:
-                        await send({"type": "http.response.body", "body": first, "more_body": True})
-                        async for chunk in events:
-                            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                    except StreamDropped:
-                        # Returning with the body unfinished makes uvicorn abort the connection.
-                        server_ended = True
-                    else:
-                        server_ended = True
-                        await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    await self._send_events(send)
+                    server_ended = True
                     group.cancel_scope.cancel()
-            finally:
-                self._stats.stream_closed(completed=server_ended)
+        finally:
+            self._stats.stream_closed(completed=server_ended)
+
+    async def _send_events(self, send: Send) -> None:
+        # The schedule starts at the first token, as the engine's does.
+        clock = self._pacing.clock()
+        # The last event carries the end of the body: the same bytes on the wire as an empty closing
+        # message, one send fewer. A dropped stream returns unfinished, which makes uvicorn abort the
+        # connection.
+        last = len(self._events) - 1
+        for index, (chunk, is_token) in enumerate(self._events):
+            if is_token and clock is not None:
+                await clock.tick()
+            more = self._dropped or index < last
+            await send({"type": "http.response.body", "body": chunk, "more_body": more})
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
