@@ -14,13 +14,14 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chutes_mcp.chutes.catalog import CatalogView
+from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView
 from chutes_mcp.chutes.listing import CatalogSource, Feature, Modality, ModelFilter
-from chutes_mcp.chutes.models import ModelInfo, Prices
+from chutes_mcp.chutes.models import Prices
 from chutes_mcp.chutes.routing import format_routing_string
 
 Preset = Literal[
@@ -178,7 +179,7 @@ def pick_models(view: CatalogView, request: PickRequest) -> PickResult:
     spec = PRESETS[request.task]
     constraints = effective_filter(request.task, request.constraints)
     positions, rejected = constraints.partition(view.models)
-    scorer = _Scorer(spec, view.models, positions)
+    scorer = _Scorer(spec, view.snapshot, positions)
     # Positions are unique, so (score, position) is a total order: equal inputs, equal ranking.
     best = heapq.nsmallest(request.k, range(len(positions)), key=lambda i: (-scorer.scores[i], positions[i]))
     picks = [scorer.explain(rank, i) for rank, i in enumerate(best, start=1)]
@@ -208,15 +209,47 @@ def _blended(prices: Prices, input_share: float) -> float | None:
     return input_share * prices.prompt + (1 - input_share) * prices.completion
 
 
-def _log_scaled(values: list[float | None], *, higher_is_better: bool = True) -> list[float]:
-    """Each value's place between the smallest and largest on a log scale, 0..1; unknown (None) scores 0.
+def _log(value: float | None) -> float | None:
+    return None if value is None or value <= 0 else math.log(value)
+
+
+@dataclass(frozen=True)
+class _CatalogTerms:
+    """The parts of every score that depend on the catalog copy alone, worked out once per copy:
+    a pick then only gathers them for the eligible models and scales them."""
+
+    log_context: tuple[float | None, ...]
+    log_output: tuple[float | None, ...]
+    features: tuple[frozenset[str], ...]
+    lower_ids: tuple[str, ...]
+
+
+@lru_cache(maxsize=2)  # the copy in use and the one it replaces
+def _catalog_terms(snapshot: CatalogSnapshot) -> _CatalogTerms:
+    models = snapshot.models
+    return _CatalogTerms(
+        log_context=tuple(_log(model.context_length) for model in models),
+        log_output=tuple(_log(model.max_output_tokens) for model in models),
+        features=tuple(frozenset(model.features or ()) for model in models),
+        lower_ids=tuple(model.id.lower() for model in models),
+    )
+
+
+@lru_cache(maxsize=8)  # a few presets' input shares, for the copy in use and the one it replaces
+def _log_prices(snapshot: CatalogSnapshot, input_share: float) -> tuple[float | None, ...]:
+    blended = (_blended(model.prices, input_share) for model in snapshot.models)
+    return tuple(None if price is None else _log(price + _PRICE_FLOOR) for price in blended)
+
+
+def _scaled(logs: list[float | None], *, higher_is_better: bool = True) -> list[float]:
+    """Each value's place between the smallest and largest of `logs` (log values), 0..1; unknown (None)
+    scores 0.
 
     Log, because a 2x step matters about as much at 16k tokens or $0.02 as at 128k tokens or $2.
     """
-    logs = [None if value is None or value <= 0 else math.log(value) for value in values]
     known = [value for value in logs if value is not None]
     if not known:
-        return [0.0] * len(values)
+        return [0.0] * len(logs)
     low, high = min(known), max(known)
     if high <= low:
         return [0.0 if value is None else 1.0 for value in logs]
@@ -229,35 +262,37 @@ def _log_scaled(values: list[float | None], *, higher_is_better: bool = True) ->
 class _Scorer:
     """Every term's values over the eligible models of one pick, computed column by column."""
 
-    def __init__(self, spec: PresetSpec, catalog: tuple[ModelInfo, ...], positions: list[int]) -> None:
+    def __init__(self, spec: PresetSpec, snapshot: CatalogSnapshot, positions: list[int]) -> None:
         self._spec = spec
-        self._catalog_size = len(catalog)
+        self._snapshot = snapshot
+        self._catalog_size = len(snapshot.models)
         self._positions = positions
-        self._models = [catalog[position] for position in positions]
+        self._models = [snapshot.models[position] for position in positions]
         self._weights = [(name, weight) for name, weight in spec.weights.items() if weight]
         self._columns = {name: self._column(name) for name, _ in self._weights}
         weighted = [[weight * value for value in self._columns[name]] for name, weight in self._weights]
         self.scores = [sum(row) for row in zip(*weighted, strict=True)]
 
     def _column(self, name: Term) -> list[float]:
-        models, spec = self._models, self._spec
+        positions, spec = self._positions, self._spec
+        terms = _catalog_terms(self._snapshot)
         if name == "popularity":
             last = max(self._catalog_size - 1, 1)
-            return [1.0 - position / last for position in self._positions]
+            return [1.0 - position / last for position in positions]
         if name == "price":
-            blended = [_blended(model.prices, spec.input_share) for model in models]
-            floored = [None if price is None else price + _PRICE_FLOOR for price in blended]
-            return _log_scaled(floored, higher_is_better=False)
+            prices = _log_prices(self._snapshot, spec.input_share)
+            return _scaled([prices[position] for position in positions], higher_is_better=False)
         if name == "context":
-            return _log_scaled([model.context_length for model in models])
+            return _scaled([terms.log_context[position] for position in positions])
         if name == "output_length":
-            return _log_scaled([model.max_output_tokens for model in models])
+            return _scaled([terms.log_output[position] for position in positions])
         if name == "features":
             preferred = frozenset(spec.preferred)
             share = 1 / len(preferred) if preferred else 0.0
-            return [len(preferred.intersection(model.features or ())) * share for model in models]
+            return [len(preferred & terms.features[position]) * share for position in positions]
         hints = spec.name_hints
-        return [1.0 if any(hint in model.id.lower() for hint in hints) else 0.0 for model in models]
+        ids = terms.lower_ids
+        return [1.0 if any(hint in ids[position] for hint in hints) else 0.0 for position in positions]
 
     def explain(self, rank: int, index: int) -> ModelPick:
         model = self._models[index]
