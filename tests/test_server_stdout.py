@@ -302,3 +302,35 @@ def test_a_terminal_on_stdin_is_served_too(sim: SimProcess, tmp_path: Path) -> N
     assert code == 0, server.stderr.decode(errors="replace")
     assert any(tool["name"] == "chat" for tool in listed["result"]["tools"])
     assert_only_jsonrpc(server.stdout, server.requests)
+
+
+def test_a_host_that_stops_reading_does_not_crash_the_server(sim: SimProcess, tmp_path: Path) -> None:
+    """A host that closes its end of stdout (it crashed, or only wanted the handshake): answers that
+    cannot be delivered are dropped quietly, and the server still exits cleanly when stdin closes."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chutes_mcp", "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=server_env(sim, tmp_path),
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": LEGACY_INITIALIZE}).encode()
+        + b"\n"
+    )
+    process.stdin.flush()
+    assert json.loads(process.stdout.readline())["id"] == 1
+    process.stdout.close()
+    process.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).encode() + b"\n")
+    process.stdin.flush()
+    # The answer to tools/list meets a closed pipe; a server that crashes on it exits on its own here.
+    with pytest.raises(subprocess.TimeoutExpired):
+        process.wait(timeout=3)
+    process.stdin.close()
+    code = process.wait(timeout=HANG_GUARD_S)
+    assert process.stderr is not None
+    stderr = process.stderr.read()  # at the default level the server writes next to nothing there
+    assert code == 0, stderr.decode(errors="replace")
+    assert b"Traceback" not in stderr

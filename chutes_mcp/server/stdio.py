@@ -96,6 +96,9 @@ class _PipeWriter(anyio.AsyncFile[str]):
                 data = data[os.write(self._fd, data) :]
             except BlockingIOError:
                 await anyio.wait_writable(self._fd)
+            except (BrokenPipeError, ConnectionResetError):
+                # The host stopped reading: the SDK's writer ends quietly on this, not with a traceback.
+                raise anyio.ClosedResourceError from None
         return len(b)
 
     async def flush(self) -> None:
