@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -107,51 +108,27 @@ def _run_sim(args: argparse.Namespace) -> int:
     )
 
 
-def _run_serve(args: argparse.Namespace) -> int:
-    from chutes_mcp.commands import server
+def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:
+    """A command whose module is imported only when it is the one chosen (inside `main`'s pause)."""
 
-    return server.run_serve(args)
+    def run(args: argparse.Namespace) -> int:
+        command: Callable[[argparse.Namespace], int] = getattr(
+            importlib.import_module(f"chutes_mcp.commands.{module}"), function
+        )
+        return command(args)
 
-
-def _run_call(args: argparse.Namespace) -> int:
-    from chutes_mcp.commands import server
-
-    return server.run_call(args)
-
-
-def _run_doctor(args: argparse.Namespace) -> int:
-    from chutes_mcp.commands import doctor
-
-    return doctor.run(args)
-
-
-def _run_account(args: argparse.Namespace) -> int:
-    from chutes_mcp.commands import account
-
-    return account.run(args)
-
-
-def _run_models(args: argparse.Namespace) -> int:
-    from chutes_mcp.commands import models
-
-    return models.run_models(args)
-
-
-def _run_pick(args: argparse.Namespace) -> int:
-    from chutes_mcp.commands import models
-
-    return models.run_pick(args)
+    return run
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "serve": _run_serve,
-    "call": _run_call,
-    "doctor": _run_doctor,
+    "serve": _lazy("server", "run_serve"),
+    "call": _lazy("server", "run_call"),
+    "doctor": _lazy("doctor", "run"),
     "sim": _run_sim,
-    "login": _run_account,
-    "logout": _run_account,
-    "models": _run_models,
-    "pick": _run_pick,
+    "login": _lazy("account", "run"),
+    "logout": _lazy("account", "run"),
+    "models": _lazy("models", "run_models"),
+    "pick": _lazy("models", "run_pick"),
 }
 
 

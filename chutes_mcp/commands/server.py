@@ -22,6 +22,8 @@ from chutes_mcp.commands import add_config_option, startup_finished
 from chutes_mcp.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
     from chutes_mcp.server.http import HttpOptions
 
 
@@ -144,36 +146,36 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
     return dataclasses.replace(options, max_body_bytes=args.max_body_bytes)
 
 
-async def _serve(args: argparse.Namespace) -> None:
+def _built(settings: Settings, http: HttpOptions | None = None) -> MCPServer[Any]:
+    """The server, once start-up is over: what it built lives as long as the process."""
     from chutes_mcp.server import create_server
+
+    server = create_server(settings, http=http)
+    startup_finished()
+    return server
+
+
+async def _serve(args: argparse.Namespace) -> None:
     from chutes_mcp.server.stdio import serve_stdio
 
     async with _settings(args) as settings:
         _configure_logging(args, settings)
         if args.transport == "stdio":
-            server = create_server(settings)
-            startup_finished()
-            await serve_stdio(server)
+            await serve_stdio(_built(settings))
             return
         from chutes_mcp.server.http import serve_http
 
         options = _http_options(args, settings)
-        server = create_server(settings, http=options)
-        startup_finished()
-        await serve_http(server, options)
+        await serve_http(_built(settings, options), options)
 
 
 async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
     from mcp import Client
     from mcp.shared.exceptions import MCPError
 
-    from chutes_mcp.server import create_server
-
     async with _settings(args) as settings:
         _configure_logging(args, settings)
-        server = create_server(settings)
-        startup_finished()
-        async with Client(server) as client:
+        async with Client(_built(settings)) as client:
             try:
                 result = await client.call_tool(args.tool, arguments)
             except MCPError as exc:
