@@ -21,6 +21,7 @@ from chutes_mcp.server.access_log import REQUEST_ID_HEADER, access_log, request_
 from chutes_mcp.server.completions import register_completions
 from chutes_mcp.server.errors import INVALID_ARGUMENTS, error_payload, error_result
 from chutes_mcp.server.instructions import INSTRUCTIONS
+from chutes_mcp.server.param_headers import narrow_header_checks
 from chutes_mcp.server.prompts import register_prompts
 from chutes_mcp.server.resources import register_resources
 from chutes_mcp.server.runtime import Runtime, RuntimeSlot, TenancyMode, open_runtime
@@ -191,5 +192,6 @@ def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCP
     register_completions(server, slot)
     _accept_log_level(server)
     if http is not None:
+        narrow_header_checks(server)
         _health_routes(server, slot)
     return server
