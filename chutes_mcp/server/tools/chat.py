@@ -23,6 +23,7 @@ from chutes_mcp.chutes import (
     estimate_prompt_tokens,
     run_chat,
 )
+from chutes_mcp.server.progress import progress_requested
 from chutes_mcp.server.runtime import Runtime
 from chutes_mcp.server.toolkit import INVOKES_MODEL, Reply, ToolSpec
 
@@ -412,7 +413,8 @@ async def chat(runtime: Runtime, args: ChatArgs, ctx: Context[Runtime]) -> Reply
         [candidate.model for candidate in plan.candidates],
         prices=prices,
         deadline_s=args.timeout_s or settings.timeout_s,
-        on_progress=report,
+        # Nobody listening: no heartbeat task group, no updates.
+        on_progress=report if progress_requested(ctx) else None,
         retry_without_thinking=args.retry_without_thinking,
     )
     result = _result(args, plan.requested, outcome, list(plan.notes))
