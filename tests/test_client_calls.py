@@ -17,6 +17,7 @@ from chutes_mcp.chutes import (
     ChatRequest,
     ChutesClient,
     ChutesError,
+    ChutesTimeoutError,
     Done,
     ModelUnavailableError,
     TextDelta,
@@ -212,6 +213,19 @@ async def test_closing_a_stream_early_closes_it_upstream(sim: SimProcess, tmp_pa
             await anyio.sleep(0.05)
     assert streams["closed_early"] == 1
     assert streams["open"] == 0
+
+
+async def test_a_stream_that_outlives_its_deadline_times_out_mid_answer(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    # Nothing encloses the stream here, so the client arms the deadline around each read itself.
+    texts: list[str] = []
+    started = anyio.current_time()
+    async with ChutesClient(sim_settings(sim, tmp_path, fault="slow-tokens:100")) as client:
+        with pytest.raises(ChutesTimeoutError):
+            await collect_text(client.chat_stream(hello(max_tokens=100, timeout_s=0.6)), texts)
+    assert texts, "the deadline passed before the first token"
+    assert anyio.current_time() - started < 5, "the whole 10 s answer was waited for"
 
 
 def test_api_key_constant_is_well_formed() -> None:

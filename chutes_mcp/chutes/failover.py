@@ -79,6 +79,7 @@ class _ChatRun:
         self._on_progress = on_progress
         self._throttle = ProgressThrottle()
         self._started_at = time.monotonic()
+        self._ends_at = anyio.current_time() + deadline_s
         self._first_token_at: float | None = None
         self.tokens = 0  # across attempts, so reported progress never goes down
         self.attempts: list[Attempt] = []
@@ -87,6 +88,20 @@ class _ChatRun:
     async def stream(self, request: ChatRequest) -> ChatResult:
         accumulator = ChatAccumulator()
         on_progress = self._on_progress
+        # The run's deadline, around the whole stream: the client then needs no scope of its own around
+        # each read of the body (one per token), as it would when nothing encloses it.
+        with anyio.CancelScope(deadline=self._ends_at) as deadline:
+            await self._relay(request, accumulator, on_progress)
+        if deadline.cancelled_caught:
+            error = ChutesTimeoutError(f"no complete answer within {self._deadline_s:g} s")
+            error.partial_text = accumulator.text
+            error.retryable = not accumulator.started
+            raise error
+        return accumulator.result()
+
+    async def _relay(
+        self, request: ChatRequest, accumulator: ChatAccumulator, on_progress: ProgressCallback | None
+    ) -> None:
         async with aclosing(self._client.chat_stream(request)) as events:
             async for event in events:
                 accumulator.add(event)
@@ -103,7 +118,6 @@ class _ChatRun:
                     # Reading a stream whose data is already buffered never yields to the event loop, so
                     # the transport's writer would send this update only after the whole answer.
                     await anyio.lowlevel.checkpoint()
-        return accumulator.result()
 
     async def heartbeat(self, on_progress: ProgressCallback, every_s: float) -> None:
         """Report every `every_s` that passes without a progress update, until cancelled."""
@@ -115,7 +129,7 @@ class _ChatRun:
                 await on_progress(ProgressUpdate(self.tokens, "", False, value, waiting_s=silent))
 
     def remaining_s(self) -> float:
-        return self._deadline_s - (time.monotonic() - self._started_at)
+        return self._ends_at - anyio.current_time()
 
     def record(self, attempt: Attempt) -> None:
         self.attempts.append(attempt)
