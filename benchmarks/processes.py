@@ -19,6 +19,7 @@ from mcp import StdioServerParameters
 from chutes_mcp.sim.identity import demo_api_key
 
 START_TIMEOUT_S = 30.0
+_LOG_READ_BYTES = 1 << 20
 API_KEY = demo_api_key()
 BIN = Path(sys.executable).parent
 _SIM_READY = re.compile(r"chutes-mcp sim: serving (http://\S+)")
@@ -42,7 +43,7 @@ def _spawn(
 ) -> Iterator[Spawned]:
     # stderr goes to a file, as a container's log driver takes it: a pipe that this (busy, single-threaded)
     # load generator drains would block a server's access log writes and stall its event loop.
-    with tempfile.TemporaryFile("w+") as log:
+    with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             command,
             env=dict(env) if env is not None else None,
@@ -64,12 +65,13 @@ def _spawn(
 
 
 def _wait_for(
-    ready: re.Pattern[str], log: IO[str], process: subprocess.Popen[str], command: list[str]
+    ready: re.Pattern[str], log: IO[bytes], process: subprocess.Popen[str], command: list[str]
 ) -> str:
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
-        log.seek(0)
-        text = log.read()
+        # pread, not seek and read: the server writes at the file offset it shares with `log`, and a seek
+        # back to 0 would put its next line over the ready line.
+        text = os.pread(log.fileno(), _LOG_READ_BYTES, 0).decode(errors="replace")
         match = ready.search(text)
         if match:
             return match.group(1)
