@@ -24,6 +24,10 @@ AUTO_FALLBACKS = 2
 """Models `auto` adds after the requested one: enough to ride out a cold or saturated chute, few enough
 that a call cannot wander across the catalog."""
 
+_PLANS_KEPT = 256
+"""Plans remembered per catalog snapshot. Model strings come from callers, so the memory is bounded;
+when it fills, it starts over."""
+
 CandidateSource = Literal["requested", "fallback", "auto"]
 
 
@@ -68,6 +72,9 @@ class ChatPlan:
     notes: tuple[str, ...] = ()
 
 
+_PlanKey = tuple[str | None, tuple[str, ...] | str | None, ChatNeeds]
+
+
 @dataclass
 class _SnapshotCache:
     snapshot: CatalogSnapshot
@@ -75,6 +82,7 @@ class _SnapshotCache:
     allowed: frozenset[str] | None
     disallowed: tuple[str, ...]
     auto: dict[tuple[ChatNeeds, tuple[str, ...]], tuple[ModelInfo, ...]] = field(default_factory=dict)
+    plans: dict[_PlanKey, ChatPlan] = field(default_factory=dict)
 
 
 class ChatPlanner:
@@ -110,8 +118,33 @@ class ChatPlanner:
         fallbacks: Sequence[str] | Literal["auto"] | None,
         needs: ChatNeeds,
     ) -> ChatPlan:
-        """Raises ModelNotFoundError, ModelNotAllowedError, TeeRequiredError or BadRequestError."""
+        """Raises ModelNotFoundError, ModelNotAllowedError, TeeRequiredError or BadRequestError.
+
+        A plan depends on the catalog snapshot and the arguments alone, so the same call on the same
+        snapshot reuses it: resolving a name walks the alias table and the name index (~50 µs).
+        """
         cache = self._cached(view)
+        key: _PlanKey = (
+            model,
+            fallbacks if fallbacks is None or isinstance(fallbacks, str) else tuple(fallbacks),
+            needs,
+        )
+        plan = cache.plans.get(key)
+        if plan is None:
+            plan = self._plan(view, cache, model, fallbacks, needs)
+            if len(cache.plans) >= _PLANS_KEPT:
+                cache.plans.clear()
+            cache.plans[key] = plan
+        return plan
+
+    def _plan(
+        self,
+        view: CatalogView,
+        cache: _SnapshotCache,
+        model: str | None,
+        fallbacks: Sequence[str] | Literal["auto"] | None,
+        needs: ChatNeeds,
+    ) -> ChatPlan:
         requested = model or self._default_model
         first = self._resolver.resolve(view, requested, tee_only=needs.tee_only)
         candidates = self._candidates(cache, first, "requested", needs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -182,3 +183,23 @@ def test_configured_fallbacks(model: str, fallbacks: list[str] | None, expected:
     )
     plan = configured.plan(VIEW, model, fallbacks, TEXT_ONLY)
     assert [c.model for c in plan.candidates] == expected
+
+
+def test_the_same_call_on_the_same_snapshot_reuses_its_plan() -> None:
+    chat = planner()
+    first = chat.plan(VIEW, "chutes-fast", [GLM], TEXT_ONLY)
+    assert chat.plan(VIEW, "chutes-fast", (GLM,), TEXT_ONLY) is first
+    assert chat.plan(VIEW, "chutes-fast", [GLM], ChatNeeds(tee_only=True)) is not first
+    assert chat.plan(VIEW, "chutes-fast", [V3], TEXT_ONLY) is not first
+    refetched = dataclasses.replace(bundled_snapshot())  # an equal copy, as a refresh loads it
+    fresh = CatalogView(snapshot=refetched, source="live", stale=False, last_error=None)
+    replanned = chat.plan(fresh, "chutes-fast", [GLM], TEXT_ONLY)
+    assert replanned is not first
+    assert replanned == first
+
+
+def test_a_refused_plan_is_refused_again() -> None:
+    chat = planner(GLM)
+    for _ in range(2):
+        with pytest.raises(ModelNotAllowedError):
+            chat.plan(VIEW, V3, None, TEXT_ONLY)
