@@ -348,6 +348,30 @@ async def test_error_codes(
     assert payload["hint"]
 
 
+@pytest.mark.parametrize("mode", ERAS)
+@pytest.mark.parametrize(
+    ("code", "args", "fault"),
+    [
+        ("timeout", {**HELLO, "timeout_s": 0.5, "max_tokens": 50}, "slow-tokens:100"),
+        ("upstream_error", HELLO, "midstream-error"),
+    ],
+)
+async def test_an_answer_cut_off_mid_stream_keeps_what_arrived(
+    sim: SimProcess, tmp_path: Path, mode: str, code: str, args: dict[str, Any], fault: str
+) -> None:
+    queue_faults(sim, fault)
+    payload = error_of(await call_chat(sim, tmp_path, mode, args))
+    assert payload["code"] == code
+    assert payload["partial_text"].strip()
+
+
+async def test_a_failure_before_the_answer_has_no_partial_text(sim: SimProcess, tmp_path: Path) -> None:
+    queue_faults(sim, "500", "500")
+    payload = error_of(await call_chat(sim, tmp_path, "auto", HELLO))
+    assert payload["code"] == "upstream_error"
+    assert "partial_text" not in payload
+
+
 # -- progress and cancellation -------------------------------------------------------------------------------
 
 

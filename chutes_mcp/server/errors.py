@@ -50,14 +50,16 @@ def error_result(payload: dict[str, Any]) -> CallToolResult:
 
 
 def chutes_error_result(exc: ChutesError) -> CallToolResult:
-    return error_result(
-        error_payload(
-            exc.code,
-            exc.message,
-            exc.hint,
-            retryable=exc.retryable,
-            retry_after_s=exc.retry_after_s,
-            invocation_id=exc.invocation_id,
-            status=exc.status,
-        )
+    payload = error_payload(
+        exc.code,
+        exc.message,
+        exc.hint,
+        retryable=exc.retryable,
+        retry_after_s=exc.retry_after_s,
+        invocation_id=exc.invocation_id,
+        status=exc.status,
     )
+    if exc.partial_text:
+        # The answer broke off after it began: what had arrived was billed, and is the caller's.
+        payload["partial_text"] = exc.partial_text
+    return error_result(payload)
