@@ -44,7 +44,7 @@ class Plan:
     def make(cls, quick: bool) -> Plan:
         if quick:
             return cls(True, 150, 30, 20, 1.5, 3, 0.2, 1_000, 200)
-        return cls(False, 1_000, 200, 100, 5.0, 10, 1.0, 10_000, 1_000)
+        return cls(False, 1_000, 200, 100, 5.0, 30, 1.0, 10_000, 1_000)
 
 
 def check(result: CallToolResult) -> CallToolResult:
