@@ -321,7 +321,6 @@ ERROR_CASES: list[tuple[str, dict[str, Any], tuple[str, ...], dict[str, str]]] =
     ("upstream_error", HELLO, ("500", "500"), {}),
     ("upstream_error", HELLO, ("midstream-error",), {}),
     ("timeout", {**HELLO, "timeout_s": 0.5}, ("slow-first-byte:3000",), {}),
-    ("timeout", {**HELLO, "timeout_s": 0.5, "max_tokens": 50}, ("slow-tokens:100",), {}),
     ("network", HELLO, (), {"CHUTES_API_BASE": DEAD_BASE}),
 ]
 

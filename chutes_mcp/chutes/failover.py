@@ -87,11 +87,10 @@ class _ChatRun:
 
     async def stream(self, request: ChatRequest) -> ChatResult:
         accumulator = ChatAccumulator()
-        on_progress = self._on_progress
         # The run's deadline, around the whole stream: the client then needs no scope of its own around
         # each read of the body (one per token), as it would when nothing encloses it.
         with anyio.CancelScope(deadline=self._ends_at) as deadline:
-            await self._relay(request, accumulator, on_progress)
+            await self._relay(request, accumulator)
         if deadline.cancelled_caught:
             error = ChutesTimeoutError(f"no complete answer within {self._deadline_s:g} s")
             error.partial_text = accumulator.text
@@ -99,9 +98,8 @@ class _ChatRun:
             raise error
         return accumulator.result()
 
-    async def _relay(
-        self, request: ChatRequest, accumulator: ChatAccumulator, on_progress: ProgressCallback | None
-    ) -> None:
+    async def _relay(self, request: ChatRequest, accumulator: ChatAccumulator) -> None:
+        on_progress = self._on_progress
         async with aclosing(self._client.chat_stream(request)) as events:
             async for event in events:
                 accumulator.add(event)
