@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, CallToolResult, EmptyResult, SetLevelRequestParams, TextContent
+from mcp.types import INVALID_PARAMS, CallToolResult, EmptyResult, SetLevelRequestParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -25,6 +25,7 @@ from chutes_mcp.server.param_headers import narrow_header_checks
 from chutes_mcp.server.prompts import register_prompts
 from chutes_mcp.server.resources import register_resources
 from chutes_mcp.server.runtime import Runtime, RuntimeSlot, TenancyMode, open_runtime
+from chutes_mcp.server.tool_schemas import shipped as shipped_schemas
 from chutes_mcp.server.toolkit import build_tool
 
 if TYPE_CHECKING:
@@ -35,20 +36,6 @@ TOOL_NAMES = tuple(spec.name for spec in tools.ALL)
 
 class UnknownToolNameError(ValueError):
     pass
-
-
-def _reshape_sdk_argument_error(name: str, result: CallToolResult) -> CallToolResult:
-    """The SDK checks arguments against the input schema before a tool runs, and reports a mismatch
-    as "Error executing tool <name>: <pydantic text>"; give it the same code-first shape as every
-    other failure."""
-    prefix = f"Error executing tool {name}: "
-    first = result.content[0] if result.content else None
-    if not (result.is_error and isinstance(first, TextContent) and first.text.startswith(prefix)):
-        return result
-    problems = first.text.removeprefix(prefix)
-    return error_result(
-        error_payload(INVALID_ARGUMENTS, problems, "Fix the arguments named above and call the tool again.")
-    )
 
 
 def _unknown_arguments(name: str, given: set[str], accepted: frozenset[str]) -> CallToolResult:
@@ -78,10 +65,6 @@ def _tool_call_guard(accepted: dict[str, frozenset[str]]) -> Any:
             return _unknown_arguments(name, extra, accepted[name])
         started = time.perf_counter()
         result = await call_next(ctx)
-        # Middleware sees the result already serialized, as a camelCase dict.
-        if isinstance(result, dict) and result.get("isError"):
-            reshaped = _reshape_sdk_argument_error(name, CallToolResult.model_validate(result))
-            result = reshaped.model_dump(mode="json", by_alias=True, exclude_none=True)
         _tool_access_log(ctx, name, result, started)
         return result
 
@@ -174,6 +157,7 @@ def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCP
             yield runtime
 
     enabled = [spec for spec in tools.ALL if spec.name not in disabled]
+    schemas = shipped_schemas()
     server: MCPServer[Runtime] = MCPServer(
         "chutes-mcp",
         title="Chutes",
@@ -183,7 +167,7 @@ def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCP
         lifespan=lifespan,
         # Tools, resources and prompts are fixed at start: no list changes to listen for.
         subscriptions=False,
-        tools=[build_tool(spec) for spec in enabled],
+        tools=[build_tool(spec, schemas[spec.name]) for spec in enabled],
         middleware=[_tool_call_guard({spec.name: frozenset(spec.args.model_fields) for spec in enabled})],
         **_http_auth(http),
     )

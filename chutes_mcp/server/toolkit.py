@@ -1,22 +1,22 @@
 """How a tool is declared: one pydantic model for its arguments, one for its result, one async function.
 
-The SDK derives a tool's input schema from the function's parameters. A single model parameter would
-nest every argument under its name (`{"args": {...}}`), which agents get wrong; so each tool's function
-is given a flat signature built from its argument model. The model stays the one source of truth for
-names, types, bounds, descriptions and examples, and cross-field rules run on it before the tool does.
+The argument model is the one source of truth for names, types, bounds, descriptions and examples:
+the published input schema is derived from it ahead of time (`tool_schemas`), and at each call it checks
+the arguments, cross-field rules included, before the tool runs.
 """
 
 from __future__ import annotations
 
-import inspect
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chutes_mcp.chutes import ChutesError
 from chutes_mcp.log import get_logger
@@ -29,7 +29,6 @@ from chutes_mcp.server.errors import (
     error_result,
 )
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.schema import compact_schema
 
 log = get_logger(__name__)
 
@@ -67,21 +66,6 @@ class ToolSpec(Generic[ArgsT, OutputT]):
     body: ToolBody[ArgsT, OutputT]
 
 
-def _parameter(name: str, model: type[BaseModel]) -> inspect.Parameter:
-    field = model.model_fields[name]
-    # The field's own constraints travel in `metadata`; its description and examples in a fresh Field,
-    # so the default is given once, as the parameter default.
-    annotation: Any = Annotated[
-        (
-            field.annotation,
-            *field.metadata,
-            Field(description=field.description, examples=field.examples, title=field.title),
-        )
-    ]
-    default = inspect.Parameter.empty if field.is_required() else field.get_default(call_default_factory=True)
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-
-
 def _invalid(exc: ValidationError) -> CallToolResult:
     problems = "; ".join(
         f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}"
@@ -110,12 +94,56 @@ def _failure(tool: str, exc: Exception) -> CallToolResult:
     )
 
 
-def build_tool(spec: ToolSpec[ArgsT, OutputT]) -> Tool:
-    """The SDK's tool for a spec, with its output schema in the compact form clients check fastest."""
+class _Arguments(ArgModelBase):
+    """What the SDK hands a tool: the arguments as sent, for the tool's own model to check.
 
-    async def call(ctx: Context[Runtime], **arguments: Any) -> CallToolResult:
+    The SDK would otherwise validate them against a model of its own, built at start from the tool's
+    signature, and report a mismatch as one line of pydantic text; the tool's model reports each field.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    def model_dump_one_level(self) -> dict[str, Any]:
+        return {"arguments": self.model_extra or {}}
+
+
+def _json_decoded(arguments: dict[str, Any], names: set[Any]) -> dict[str, Any] | None:
+    """`arguments` with those of `names` that are a JSON list or object in a string decoded; None when
+    there is none."""
+    decoded = dict(arguments)
+    for name in names & arguments.keys():
+        value = arguments[name]
         try:
-            args = spec.args.model_validate(arguments)
+            parsed = json.loads(value) if isinstance(value, str) else None
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(parsed, list | dict):
+            decoded[name] = parsed
+    return decoded if decoded != arguments else None
+
+
+def _validated(model: type[ArgsT], arguments: dict[str, Any]) -> ArgsT:
+    """The arguments as `model`, a list or object sent as a JSON string included.
+
+    Some clients (Claude Desktop among them) send every structured argument that way. A string is
+    decoded only where the field refused it, so a text argument that happens to be JSON stays text.
+    """
+    try:
+        return model.model_validate(arguments)
+    except ValidationError as exc:
+        refused = {error["loc"][0] for error in exc.errors() if error["loc"]}
+        decoded = _json_decoded(arguments, refused)
+        if decoded is None:
+            raise
+        return model.model_validate(decoded)
+
+
+def build_tool(spec: ToolSpec[ArgsT, OutputT], schemas: dict[str, Any]) -> Tool:
+    """The SDK's tool for a spec, published with its shipped `schemas` (see `tool_schemas`)."""
+
+    async def call(ctx: Context[Runtime], arguments: dict[str, Any]) -> CallToolResult:
+        try:
+            args = _validated(spec.args, arguments)
         except ValidationError as exc:
             return _invalid(exc)
         try:
@@ -130,18 +158,17 @@ def build_tool(spec: ToolSpec[ArgsT, OutputT]) -> Tool:
             structured_content=reply.output.model_dump(mode="json", by_alias=True),
         )
 
-    parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context[Runtime])]
-    parameters += [_parameter(name, spec.args) for name in spec.args.model_fields]
-    call.__signature__ = inspect.Signature(parameters, return_annotation=spec.output)  # type: ignore[attr-defined]
-    call.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": spec.output}
-    call.__name__ = spec.name
-    tool = Tool.from_function(
-        call, name=spec.name, title=spec.title, description=spec.description, annotations=spec.annotations
+    # Without an `output_model`, the SDK publishes the output schema and leaves the result alone: it is
+    # already the dump of a validated output model, and a second validation would only cost time.
+    metadata = FuncMetadata(arg_model=_Arguments, output_schema=schemas["output"])
+    return Tool(
+        fn=call,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        parameters=schemas["input"],
+        fn_metadata=metadata,
+        is_async=True,
+        context_kwarg="ctx",
+        annotations=spec.annotations,
     )
-    metadata = tool.fn_metadata
-    if metadata.output_schema is not None:
-        metadata.output_schema = compact_schema(metadata.output_schema)
-    # The structured content is already the dump of a validated output model: the SDK's second
-    # validation of it against the same model would only cost time.
-    metadata.output_model = None
-    return tool
