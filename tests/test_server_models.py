@@ -101,12 +101,15 @@ async def test_structured_arguments_sent_as_json_text_are_decoded(
     async with mcp_session(sim, tmp_path, mode) as client:
         as_text = await _call(client, "list_models", {"query": "GLM 4.7", "fields": '["tee"]'})
         not_json = await client.call_tool("list_models", {"fields": "tee, engine"})
+        decoded_but_wrong = await client.call_tool("list_models", {"fields": '["tee", "colour"]'})
         a_query_that_is_json = await _call(client, "list_models", {"query": '["GLM"]'})
     assert as_text["fields"] == ["id", "tee"]
     assert all(list(row) == ["id", "tee"] for row in as_text["models"])
     problem = error_of(not_json)
     assert problem["code"] == "invalid_arguments"
     assert problem["message"].startswith("fields:")
+    # Once decoded, the list itself is checked, item by item.
+    assert error_of(decoded_but_wrong)["message"].startswith("fields.1:")
     # A string argument stays the text it was, even when that text is JSON (a list would be refused).
     assert a_query_that_is_json["total"] > 0
     assert all("glm" in row["id"].lower() for row in a_query_that_is_json["models"])
