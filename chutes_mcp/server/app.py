@@ -58,8 +58,8 @@ def _tool_call_guard(accepted: dict[str, frozenset[str]]) -> Any:
             # with an isError result (python-sdk#3659).
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}")
         arguments = ctx.params.get("arguments")
-        # The SDK would silently drop an argument it does not know (a misspelt `max_token`, say), and
-        # the call would run on a default the caller never chose.
+        # A tool's model would silently ignore an argument it does not know (a misspelt `max_token`,
+        # say), and the call would run on a default the caller never chose.
         extra = set(arguments) - accepted[name] if isinstance(arguments, dict) else set()
         if extra:
             return _unknown_arguments(name, extra, accepted[name])
