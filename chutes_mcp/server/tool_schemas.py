@@ -16,15 +16,14 @@ import inspect
 import json
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from mcp.server.mcpserver.tools import Tool
 from pydantic import BaseModel, Field
 
+from chutes_mcp.server import tools
 from chutes_mcp.server.schema import compact_schema
-
-if TYPE_CHECKING:
-    from chutes_mcp.server.toolkit import ToolSpec
+from chutes_mcp.server.toolkit import ToolSpec
 
 SCHEMA_FILE = "tool_schemas.json"
 REGENERATE = "python scripts/make_tool_schemas.py"
@@ -65,8 +64,6 @@ def derive(spec: ToolSpec[Any, Any]) -> dict[str, Any]:
 
 
 def derive_all() -> ToolSchemas:
-    from chutes_mcp.server import tools
-
     return {spec.name: derive(spec) for spec in tools.ALL}
 
 
