@@ -1,7 +1,7 @@
-"""Regenerate `chutes_mcp/server/tool_schemas.json`, the tools' input and output schemas.
+"""Regenerate `chutes_mcp/server/tool_schemas.json`, what `tools/list` says about each tool.
 
 The server publishes these in `tools/list` without deriving them at start (see
-`chutes_mcp.server.tool_schemas`). Run this after changing a tool's argument or result model, from the
+`chutes_mcp.server.tool_schemas`). Run this after changing a tool's declaration or its models, from the
 repository root with chutes-mcp installed (`pip install -e .`):
 
     python scripts/make_tool_schemas.py
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chutes_mcp.server.tool_schemas import SCHEMA_FILE, derive_all, render
+from chutes_mcp.server.derive_tool_schemas import derive_all, render
+from chutes_mcp.server.tool_schemas import SCHEMA_FILE
 
 TARGET = Path(__file__).resolve().parents[1] / "chutes_mcp" / "server" / SCHEMA_FILE
 

@@ -11,18 +11,11 @@ import pytest
 from client_support import API_KEY, MODEL, hello, sim_settings
 from sim_process import SimProcess
 
-from chutes_mcp.chutes import (
-    ChatAccumulator,
-    ChatEvent,
-    ChatRequest,
-    ChutesClient,
-    ChutesError,
-    ChutesTimeoutError,
-    Done,
-    ModelUnavailableError,
-    TextDelta,
-    UsageEvent,
-)
+from chutes_mcp.chutes.client import ChutesClient
+from chutes_mcp.chutes.completions import ChatAccumulator
+from chutes_mcp.chutes.errors import ChutesError, ChutesTimeoutError, ModelUnavailableError
+from chutes_mcp.chutes.request import ChatRequest
+from chutes_mcp.chutes.types import ChatEvent, Done, TextDelta, UsageEvent
 
 pytestmark = pytest.mark.anyio
 

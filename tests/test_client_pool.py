@@ -11,7 +11,7 @@ import pytest
 from client_support import hello, sim_settings
 from sim_process import SimProcess
 
-from chutes_mcp.chutes import ChutesClient
+from chutes_mcp.chutes.client import ChutesClient
 
 pytestmark = pytest.mark.anyio
 

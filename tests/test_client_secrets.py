@@ -10,7 +10,8 @@ from sim_process import SimProcess
 from test_client_oauth import oauth_settings, sign_in
 
 from chutes_mcp import log
-from chutes_mcp.chutes import ChutesClient, ChutesError
+from chutes_mcp.chutes.client import ChutesClient
+from chutes_mcp.chutes.errors import ChutesError
 from chutes_mcp.chutes.oauth import TokenStore
 
 pytestmark = pytest.mark.anyio

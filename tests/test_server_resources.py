@@ -185,6 +185,34 @@ async def test_prompts(sim: SimProcess, tmp_path: Path, mode: Era) -> None:
 
 
 @pytest.mark.parametrize("mode", ERAS)
+async def test_wrong_prompt_requests_are_the_callers_to_fix(
+    sim: SimProcess, tmp_path: Path, mode: Era
+) -> None:
+    async with mcp_session(sim, tmp_path, mode) as client:
+        refused = {}
+        for name, arguments in [
+            ("write_poem", {}),
+            ("private_chat", {}),
+            ("choose_model", {"taks": "coding"}),
+        ]:
+            with pytest.raises(MCPError) as caught:
+                await client.get_prompt(name, arguments)
+            refused[name] = caught.value.error
+    assert {error.code for error in refused.values()} == {INVALID_PARAMS}
+    assert (
+        "Unknown prompt: write_poem; the prompts are private_chat, second_opinion"
+        in refused["write_poem"].message
+    )
+    assert refused["private_chat"].message == (
+        "private_chat: missing required argument(s) request. Accepted arguments: request, model."
+    )
+    assert (
+        refused["choose_model"].message
+        == "choose_model: no argument(s) taks. Accepted arguments: task, needs."
+    )
+
+
+@pytest.mark.parametrize("mode", ERAS)
 async def test_tee_only_server_resources(sim: SimProcess, tmp_path: Path, mode: Era) -> None:
     async with mcp_session(sim, tmp_path, mode, CHUTES_TEE_ONLY="true") as client:
         models = await _read(client, "chutes://models")

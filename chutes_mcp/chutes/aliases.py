@@ -19,7 +19,8 @@ from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView
 from chutes_mcp.chutes.errors import BadRequestError, ModelNotFoundError, TeeRequiredError
 from chutes_mcp.chutes.listing import CatalogSource, ModelFilter
 from chutes_mcp.chutes.naming import PROVIDER_PREFIX, NameEntry, NameIndex
-from chutes_mcp.chutes.picker import PickRequest, Preset, pick_models
+from chutes_mcp.chutes.picker import PickRequest, pick_models
+from chutes_mcp.chutes.presets import Preset
 from chutes_mcp.chutes.routing import (
     RoutingSelector,
     RoutingString,

@@ -22,13 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView
 from chutes_mcp.chutes.listing import CatalogSource, Feature, Modality, ModelFilter
 from chutes_mcp.chutes.models import Prices
+from chutes_mcp.chutes.presets import Preset, Selector
 from chutes_mcp.chutes.routing import format_routing_string
 
-Preset = Literal[
-    "general", "coding", "reasoning", "vision", "long_context", "tool_use", "json", "cheap", "private"
-]
 Term = Literal["popularity", "price", "context", "features", "output_length", "specialization"]
-Selector = Literal["failover", "latency", "throughput"]
 
 _PRICE_FLOOR = 0.01  # keeps free models on the log scale; Chutes never bills below $0.01 per 1M
 

@@ -74,7 +74,9 @@ async def _reachable(http: httpx2.AsyncClient, name: str, url: str) -> Check:
 async def _service_checks(settings: Settings) -> list[Check]:
     import httpx2
 
-    from chutes_mcp.chutes import ChutesClient, ChutesError, ModelCatalog
+    from chutes_mcp.chutes.catalog import ModelCatalog
+    from chutes_mcp.chutes.client import ChutesClient
+    from chutes_mcp.chutes.errors import ChutesError
 
     checks: list[Check] = []
     async with httpx2.AsyncClient(timeout=_PROBE_TIMEOUT_S, follow_redirects=False) as probe:

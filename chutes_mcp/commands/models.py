@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, get_args
 
+from chutes_mcp.chutes.presets import PRESET_NAMES, Selector
+
 if TYPE_CHECKING:
     from chutes_mcp.chutes.catalog import CatalogView
     from chutes_mcp.chutes.listing import ModelList
@@ -30,16 +32,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    from chutes_mcp.chutes.picker import PRESETS, Selector
-
     pick = sub.add_parser(
         "pick",
         help="recommend models for a task",
         description="Rank catalog models for a task preset, with reasons and a ready routing string.",
     )
-    pick.add_argument(
-        "--task", choices=list(PRESETS), default="general", help="task preset (default general)"
-    )
+    pick.add_argument("--task", choices=PRESET_NAMES, default="general", help="task preset (default general)")
     pick.add_argument("--tee-only", action="store_true", help="only models running in a TEE")
     pick.add_argument(
         "--feature", action="append", choices=_FEATURES, default=[], help="required feature (repeatable)"

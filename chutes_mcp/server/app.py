@@ -16,22 +16,19 @@ from starlette.responses import JSONResponse, Response
 
 from chutes_mcp import __version__
 from chutes_mcp.config import Settings
-from chutes_mcp.server import tools
 from chutes_mcp.server.access_log import REQUEST_ID_HEADER, access_log, request_headers
 from chutes_mcp.server.completions import register_completions
 from chutes_mcp.server.errors import INVALID_ARGUMENTS, error_payload, error_result
 from chutes_mcp.server.instructions import INSTRUCTIONS
 from chutes_mcp.server.param_headers import narrow_header_checks
-from chutes_mcp.server.prompts import register_prompts
+from chutes_mcp.server.prompts import build_prompts, prompt_guard
 from chutes_mcp.server.resources import register_resources
-from chutes_mcp.server.runtime import Runtime, RuntimeSlot, TenancyMode, open_runtime
-from chutes_mcp.server.tool_schemas import shipped as shipped_schemas
+from chutes_mcp.server.runtime_slot import RuntimeSlot, TenancyMode
+from chutes_mcp.server.tool_schemas import shipped as shipped_tools
 from chutes_mcp.server.toolkit import build_tool
 
 if TYPE_CHECKING:
     from chutes_mcp.server.http import HttpOptions
-
-TOOL_NAMES = tuple(spec.name for spec in tools.ALL)
 
 
 class UnknownToolNameError(ValueError):
@@ -48,8 +45,13 @@ def _unknown_arguments(name: str, given: set[str], accepted: frozenset[str]) -> 
     )
 
 
-def _tool_call_guard(accepted: dict[str, frozenset[str]]) -> Any:
+def _tool_call_guard(accepted: dict[str, frozenset[str]], slot: RuntimeSlot) -> Any:
     async def guard(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "tools/list":
+            result = await call_next(ctx)
+            # The client has what it waited for at start; now the tools can load (see `runtime_slot`).
+            slot.want()
+            return result
         if ctx.method != "tools/call" or ctx.params is None:
             return await call_next(ctx)
         name = ctx.params.get("name")
@@ -95,7 +97,7 @@ def _error_code(result: dict[str, Any]) -> str | None:
     return code or None
 
 
-def _health_routes(server: MCPServer[Runtime], slot: RuntimeSlot) -> None:
+def _health_routes(server: MCPServer[RuntimeSlot], slot: RuntimeSlot) -> None:
     # Probes come from load balancers and kubelets: no token, the pod IP as Host. The SDK serves
     # custom routes outside its auth and Host checks, which is what they need.
     async def healthz(request: Request) -> Response:
@@ -112,7 +114,7 @@ def _health_routes(server: MCPServer[Runtime], slot: RuntimeSlot) -> None:
     server.custom_route("/readyz", methods=["GET"], include_in_schema=False)(readyz)
 
 
-def _accept_log_level(server: MCPServer[Runtime]) -> None:
+def _accept_log_level(server: MCPServer[RuntimeSlot]) -> None:
     """Answer the 2025-era `logging/setLevel`, which MCPServer leaves unregistered.
 
     This server sends no log notifications (logging to clients is deprecated as of 2026-07-28; its
@@ -136,29 +138,30 @@ def _http_auth(http: HttpOptions | None) -> dict[str, Any]:
     return {"token_verifier": StaticTokenVerifier(http.auth_tokens), "auth": auth_settings(http)}
 
 
-def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCPServer[Runtime]:
+def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCPServer[RuntimeSlot]:
+    listing = shipped_tools()
     disabled = set(settings.disabled_tools)
-    unknown = disabled - set(TOOL_NAMES)
+    unknown = disabled - listing.keys()
     if unknown:
         raise UnknownToolNameError(
             f"CHUTES_DISABLED_TOOLS names unknown tools: {', '.join(sorted(unknown))}; "
-            f"the tools are {', '.join(TOOL_NAMES)}"
+            f"the tools are {', '.join(listing)}"
         )
-
-    slot = RuntimeSlot()
 
     tenancy: TenancyMode = "server"
     if http is not None and http.key_source == "request":
         tenancy = "request" if http.auth_tokens else "request-bearer"
+    # An HTTP server opens the runtime before it takes connections; stdio after the tool list (see runtime_slot).
+    slot = RuntimeSlot(settings, tenancy=tenancy, eager=http is not None)
 
     @asynccontextmanager
-    async def lifespan(_server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        async with open_runtime(settings, tenancy=tenancy) as runtime, slot.holding(runtime):
-            yield runtime
+    async def lifespan(_server: MCPServer[RuntimeSlot]) -> AsyncIterator[RuntimeSlot]:
+        async with slot.serving():
+            yield slot
 
-    enabled = [spec for spec in tools.ALL if spec.name not in disabled]
-    schemas = shipped_schemas()
-    server: MCPServer[Runtime] = MCPServer(
+    enabled = {name: tool for name, tool in listing.items() if name not in disabled}
+    prompts = build_prompts(slot)
+    server: MCPServer[RuntimeSlot] = MCPServer(
         "chutes-mcp",
         title="Chutes",
         version=__version__,
@@ -167,12 +170,18 @@ def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCP
         lifespan=lifespan,
         # Tools, resources and prompts are fixed at start: no list changes to listen for.
         subscriptions=False,
-        tools=[build_tool(spec, schemas[spec.name]) for spec in enabled],
-        middleware=[_tool_call_guard({spec.name: frozenset(spec.args.model_fields) for spec in enabled})],
+        tools=[build_tool(name, tool) for name, tool in enabled.items()],
+        middleware=[
+            _tool_call_guard(
+                {name: frozenset(tool["input"]["properties"]) for name, tool in enabled.items()}, slot
+            ),
+            prompt_guard(prompts),
+        ],
         **_http_auth(http),
     )
     register_resources(server, slot)
-    register_prompts(server, slot)
+    for prompt in prompts:
+        server.add_prompt(prompt)
     register_completions(server, slot)
     _accept_log_level(server)
     if http is not None:

@@ -11,11 +11,10 @@ from mcp.types import (
     ResourceTemplateReference,
 )
 
-from chutes_mcp.chutes.browse import complete_ids
-from chutes_mcp.chutes.picker import PRESETS
+from chutes_mcp.chutes.presets import PRESET_NAMES
 from chutes_mcp.server.prompts import MODEL_ARGUMENTS, TASK_ARGUMENTS, TEE_MODEL_ARGUMENTS
 from chutes_mcp.server.resources import MODEL_TEMPLATE
-from chutes_mcp.server.runtime import Runtime, RuntimeSlot
+from chutes_mcp.server.runtime_slot import RuntimeSlot
 
 MAX_VALUES = 100  # the most one completion result may carry (MCP spec)
 
@@ -24,12 +23,15 @@ def _completion(values: list[str]) -> Completion:
     return Completion(values=values[:MAX_VALUES], total=len(values), has_more=len(values) > MAX_VALUES)
 
 
-async def _model_ids(runtime: Runtime, typed: str, *, tee_only: bool) -> Completion:
+async def _model_ids(slot: RuntimeSlot, typed: str, *, tee_only: bool) -> Completion:
+    runtime = await slot.runtime()
+    from chutes_mcp.chutes.browse import complete_ids  # loaded with the runtime (see `runtime_slot`)
+
     view = await runtime.catalog_view()
     return _completion(complete_ids(view, typed, tee_only=tee_only or runtime.settings.tee_only))
 
 
-def register_completions(server: MCPServer[Runtime], slot: RuntimeSlot) -> None:
+def register_completions(server: MCPServer[RuntimeSlot], slot: RuntimeSlot) -> None:
     async def complete(
         ref: PromptReference | ResourceTemplateReference,
         argument: CompletionArgument,
@@ -37,13 +39,15 @@ def register_completions(server: MCPServer[Runtime], slot: RuntimeSlot) -> None:
     ) -> Completion | None:
         if isinstance(ref, ResourceTemplateReference):
             if ref.uri == MODEL_TEMPLATE and argument.name == "model_id":
-                return await _model_ids(slot.runtime, argument.value, tee_only=False)
+                return await _model_ids(slot, argument.value, tee_only=False)
             return None
         key = (ref.name, argument.name)
         if key in TASK_ARGUMENTS:
-            return _completion([task for task in PRESETS if task.startswith(argument.value.strip().lower())])
+            return _completion(
+                [task for task in PRESET_NAMES if task.startswith(argument.value.strip().lower())]
+            )
         if key in TEE_MODEL_ARGUMENTS or key in MODEL_ARGUMENTS:
-            return await _model_ids(slot.runtime, argument.value, tee_only=key in TEE_MODEL_ARGUMENTS)
+            return await _model_ids(slot, argument.value, tee_only=key in TEE_MODEL_ARGUMENTS)
         return None
 
     # mcp 2.3 leaves `completion()` unannotated; the handler itself is fully typed.

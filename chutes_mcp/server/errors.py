@@ -13,7 +13,7 @@ from typing import Any
 
 from mcp.types import CallToolResult, TextContent
 
-from chutes_mcp.chutes import ChutesError
+from chutes_mcp.chutes.errors import ChutesError
 
 # Codes of failures found by the server itself, before or around a Chutes call.
 INVALID_ARGUMENTS = "invalid_arguments"

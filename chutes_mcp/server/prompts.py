@@ -1,23 +1,24 @@
 """MCP prompts: ready-made requests for private work, a second opinion, and choosing a model.
 
 Each prompt names concrete models from the current catalog, so the assistant can act on it at once.
+Listing them needs nothing but this module; their texts (`prompt_texts`) load with the runtime. The
+prompts are declared as the SDK lists them rather than derived from the functions' signatures, which
+cost a pydantic model and a JSON Schema per prompt at start for three lists of strings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver.prompts import Prompt
+from mcp.server.mcpserver.prompts.base import PromptArgument
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
-from pydantic import Field
 
-from chutes_mcp.chutes import ChutesError, ModelFilter, PickRequest, pick_models
-from chutes_mcp.chutes.details import second_opinion_pick
-from chutes_mcp.chutes.picker import PRESETS
-from chutes_mcp.server.runtime import Runtime, RuntimeSlot
+from chutes_mcp.chutes.presets import PRESET_NAMES
+from chutes_mcp.server.runtime_slot import RuntimeSlot
 
 # Prompt arguments whose values complete from the catalog or the presets (see completions.py).
 TEE_MODEL_ARGUMENTS = {("private_chat", "model")}
@@ -25,118 +26,88 @@ MODEL_ARGUMENTS = {("second_opinion", "first_model")}
 TASK_ARGUMENTS = {("choose_model", "task")}
 
 
-@contextmanager
-def _as_invalid_params() -> Iterator[None]:
-    """A prompt argument Chutes cannot use is the caller's to fix: a -32602 that says how."""
-    try:
-        yield
-    except ChutesError as exc:
-        raise MCPError(
-            code=INVALID_PARAMS, message=f"{exc.code}: {exc.message}. Hint: {exc.hint}", data=exc.to_dict()
-        ) from None
+def _argument(name: str, description: str, *, required: bool = False) -> PromptArgument:
+    return PromptArgument(name=name, description=description, required=required)
 
 
-def _invalid(message: str) -> MCPError:
-    return MCPError(code=INVALID_PARAMS, message=message)
+def _render(slot: RuntimeSlot, name: str) -> Callable[..., Awaitable[str]]:
+    async def render(**arguments: str) -> str:
+        runtime = await slot.runtime()
+        from chutes_mcp.server.prompt_texts import TEXTS  # loaded with the runtime
+
+        return await TEXTS[name](runtime, **arguments)
+
+    return render
 
 
-async def _private_target(runtime: Runtime, model: str) -> str:
-    view = await runtime.catalog_view()
-    if model:
-        return runtime.resolver.resolve(view, model, tee_only=True).model
-    routing = pick_models(view, PickRequest(task="private", k=3)).routing
-    if routing is None:
-        raise _invalid("no TEE model is in the catalog right now")
-    return routing
+def _prompt(slot: RuntimeSlot, name: str, title: str, description: str, *arguments: PromptArgument) -> Prompt:
+    return Prompt(
+        name=name, title=title, description=description, arguments=list(arguments), fn=_render(slot, name)
+    )
 
 
-async def private_chat_text(runtime: Runtime, request: str, model: str) -> str:
-    with _as_invalid_params():
-        target = await _private_target(runtime, model)
+def build_prompts(slot: RuntimeSlot) -> tuple[Prompt, ...]:
     return (
-        "Handle the request below in confidence. Send it only through the chutes `chat` tool, with "
-        f'`tee_only: true` and `model: "{target}"`: these models run in Trusted Execution Environments, '
-        "so not even the host can read the request. Do not pass it to any other tool or model.\n\n"
-        f"Request:\n{request}"
+        _prompt(
+            slot,
+            "private_chat",
+            "Private chat (TEE only)",
+            "Have a request answered only by models running in a TEE (confidential compute).",
+            _argument("request", "What to ask, in full.", required=True),
+            _argument("model", "A TEE model to use; default: the top private picks."),
+        ),
+        _prompt(
+            slot,
+            "second_opinion",
+            "Second opinion",
+            "Ask a model of another family the same question and compare the answers.",
+            _argument("question", "The question both models answer.", required=True),
+            _argument("first_answer", "The answer to check, if there is one."),
+            _argument("first_model", "The model that gave the first answer; default: the server's default."),
+        ),
+        _prompt(
+            slot,
+            "choose_model",
+            "Choose a model",
+            "Choose a Chutes model for a task, starting from the current top picks.",
+            _argument("task", f"A task preset: {', '.join(PRESET_NAMES)}."),
+            _argument("needs", "What the model is for, in your words."),
+        ),
     )
 
 
-async def second_opinion_text(runtime: Runtime, question: str, first_answer: str, first_model: str) -> str:
-    tee_only = runtime.settings.tee_only
-    with _as_invalid_params():
-        view = await runtime.catalog_view()
-        first = runtime.resolver.resolve(
-            view, first_model or runtime.settings.default_model, tee_only=tee_only
-        )
-    first_id = first.model_ids[0]
-    pick = second_opinion_pick(view, first_id, tee_only=tee_only)
-    if pick is None:
-        raise _invalid(f"no model of another family than {first_id} meets the constraints")
-    text = (
-        f"Get a second opinion from {pick.id}, a model of another family than {first_id}. Call the chutes "
-        f'`chat` tool with `model: "{pick.id}"` and ask it the question below'
-    )
-    if first_answer:
-        text += ", showing it the first answer to critique"
-    text += (
-        ". Then compare: where the answers agree, where they differ, and which is better supported.\n\n"
-        f"Question:\n{question}"
-    )
-    if first_answer:
-        text += f"\n\nFirst answer ({first_id}):\n{first_answer}"
-    return text
+def _argument_problems(prompt: Prompt, given: set[str]) -> list[str]:
+    declared = prompt.arguments or []
+    unknown = given - {argument.name for argument in declared}
+    missing = [argument.name for argument in declared if argument.required and argument.name not in given]
+    problems = [f"no argument(s) {', '.join(sorted(unknown))}"] if unknown else []
+    return problems + ([f"missing required argument(s) {', '.join(missing)}"] if missing else [])
 
 
-async def choose_model_text(runtime: Runtime, task: str, needs: str) -> str:
-    if task not in PRESETS:
-        raise _invalid(f"unknown task {task!r}; the presets are {', '.join(PRESETS)}")
-    constraints = ModelFilter(tee_only=runtime.settings.tee_only)
-    request = PickRequest.model_validate({"task": task, "constraints": constraints, "k": 3})
-    result = pick_models(await runtime.catalog_view(), request)
-    picks = "\n".join(f"{pick.rank}. {pick.id}: {'; '.join(pick.reasons[:2])}" for pick in result.picks)
-    goal = needs or f"{task} work"
-    return (
-        f"Help me choose a Chutes model for: {goal}.\n"
-        f"Top picks for the {task} preset ({result.summary}):\n{picks or 'none meet the constraints'}\n"
-        "If my needs call for other constraints (tee_only, features, input_modality, min_context, "
-        "max_input_price, max_output_price), call `pick_model` with them; use `get_model` for details. "
-        "Then recommend one model and a failover list to pass to `chat` as `model`, with one line why."
-    )
+def prompt_guard(prompts: Sequence[Prompt]) -> Any:
+    """`prompts/get` with an unknown prompt or wrong arguments, answered as the caller's mistake.
 
+    The SDK reports each of them as an internal error (-32603) with no message; the spec makes them
+    invalid params (-32602), and the message says what to send instead.
+    """
+    by_name = {prompt.name: prompt for prompt in prompts}
 
-def register_prompts(server: MCPServer[Runtime], slot: RuntimeSlot) -> None:
-    @server.prompt(
-        name="private_chat",
-        title="Private chat (TEE only)",
-        description="Have a request answered only by models running in a TEE (confidential compute).",
-    )
-    async def private_chat(
-        request: Annotated[str, Field(description="What to ask, in full.")],
-        model: Annotated[str, Field(description="A TEE model to use; default: the top private picks.")] = "",
-    ) -> str:
-        return await private_chat_text(slot.runtime, request, model)
+    async def guard(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method != "prompts/get" or ctx.params is None:
+            return await call_next(ctx)
+        name = ctx.params.get("name")
+        prompt = by_name.get(name) if isinstance(name, str) else None
+        if prompt is None:
+            raise MCPError(
+                code=INVALID_PARAMS, message=f"Unknown prompt: {name}; the prompts are {', '.join(by_name)}"
+            )
+        arguments = ctx.params.get("arguments") or {}
+        problems = _argument_problems(prompt, set(arguments)) if isinstance(arguments, dict) else []
+        if problems:
+            accepted = ", ".join(argument.name for argument in prompt.arguments or []) or "none"
+            raise MCPError(
+                code=INVALID_PARAMS, message=f"{name}: {'; '.join(problems)}. Accepted arguments: {accepted}."
+            )
+        return await call_next(ctx)
 
-    @server.prompt(
-        name="second_opinion",
-        title="Second opinion",
-        description="Ask a model of another family the same question and compare the answers.",
-    )
-    async def second_opinion(
-        question: Annotated[str, Field(description="The question both models answer.")],
-        first_answer: Annotated[str, Field(description="The answer to check, if there is one.")] = "",
-        first_model: Annotated[
-            str, Field(description="The model that gave the first answer; default: the server's default.")
-        ] = "",
-    ) -> str:
-        return await second_opinion_text(slot.runtime, question, first_answer, first_model)
-
-    @server.prompt(
-        name="choose_model",
-        title="Choose a model",
-        description="Choose a Chutes model for a task, starting from the current top picks.",
-    )
-    async def choose_model(
-        task: Annotated[str, Field(description=f"A task preset: {', '.join(PRESETS)}.")] = "general",
-        needs: Annotated[str, Field(description="What the model is for, in your words.")] = "",
-    ) -> str:
-        return await choose_model_text(slot.runtime, task, needs)
+    return guard

@@ -1,24 +1,22 @@
-"""The one object per process that every tool shares: settings, HTTP pool, catalog, resolver, limiter."""
+"""The one object per process that every tool shares: settings, HTTP pool, catalog, resolver, limiter.
+
+The server opens it after the handshake (see `runtime_slot`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Literal
 
-from chutes_mcp.chutes import (
-    CatalogView,
-    ChatPlanner,
-    ChutesClient,
-    EmbeddingCatalog,
-    ModelCatalog,
-    ModelResolver,
-)
+from chutes_mcp.chutes.aliases import ModelResolver
+from chutes_mcp.chutes.catalog import CatalogView, ModelCatalog
+from chutes_mcp.chutes.chat_plan import ChatPlanner
+from chutes_mcp.chutes.client import ChutesClient
+from chutes_mcp.chutes.embeddings import EmbeddingCatalog
 from chutes_mcp.config import Settings
+from chutes_mcp.server.runtime_slot import TenancyMode
 from chutes_mcp.server.tenants import Tenants
-
-TenancyMode = Literal["server", "request", "request-bearer"]
 
 # How long a tool waits for a due catalog refresh before answering from the copy it has.
 CATALOG_WAIT_S = 2.0
@@ -75,32 +73,3 @@ async def open_runtime(settings: Settings, *, tenancy: TenancyMode = "server") -
                 if tenancy == "server"
                 else Tenants(settings, client.http, bearer_is_key=tenancy == "request-bearer"),
             )
-
-
-class RuntimeSlot:
-    """The runtime of a running server, for handlers the SDK calls without the request context.
-
-    mcp 2.3 refuses a Context parameter on static resources, and hands completion handlers only the
-    completion context; the lifespan fills this slot so they reach the same Runtime as the tools.
-    """
-
-    def __init__(self) -> None:
-        self._runtime: Runtime | None = None
-
-    @asynccontextmanager
-    async def holding(self, runtime: Runtime) -> AsyncIterator[Runtime]:
-        self._runtime = runtime
-        try:
-            yield runtime
-        finally:
-            self._runtime = None
-
-    @property
-    def current(self) -> Runtime | None:
-        return self._runtime
-
-    @property
-    def runtime(self) -> Runtime:
-        if self._runtime is None:
-            raise RuntimeError("the server is not running: its lifespan has not started or has ended")
-        return self._runtime

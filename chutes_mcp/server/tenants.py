@@ -14,8 +14,9 @@ from collections.abc import Mapping
 import httpx2
 from pydantic import SecretStr
 
-from chutes_mcp.chutes import AuthInvalidError, ChutesClient
 from chutes_mcp.chutes.auth import StaticToken
+from chutes_mcp.chutes.client import ChutesClient
+from chutes_mcp.chutes.errors import AuthInvalidError
 from chutes_mcp.config import Settings
 
 TENANT_HEADER = "x-chutes-api-key"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
@@ -18,7 +18,7 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from chutes_mcp.chutes import ChutesError
+from chutes_mcp.chutes.errors import ChutesError
 from chutes_mcp.log import get_logger
 from chutes_mcp.server.access_log import request_headers
 from chutes_mcp.server.errors import (
@@ -28,7 +28,11 @@ from chutes_mcp.server.errors import (
     error_payload,
     error_result,
 )
-from chutes_mcp.server.runtime import Runtime
+from chutes_mcp.server.runtime_slot import RuntimeSlot
+from chutes_mcp.server.tool_schemas import ShippedTool
+
+if TYPE_CHECKING:
+    from chutes_mcp.server.runtime import Runtime
 
 log = get_logger(__name__)
 
@@ -52,7 +56,8 @@ class Reply(Generic[OutputT]):
     text: str
 
 
-ToolBody = Callable[[Runtime, ArgsT, Context[Runtime]], Awaitable[Reply[OutputT]]]
+ToolContext = Context[RuntimeSlot]
+ToolBody = Callable[["Runtime", ArgsT, ToolContext], Awaitable[Reply[OutputT]]]
 
 
 @dataclass(frozen=True)
@@ -138,21 +143,32 @@ def _validated(model: type[ArgsT], arguments: dict[str, Any]) -> ArgsT:
         return model.model_validate(decoded)
 
 
-def build_tool(spec: ToolSpec[ArgsT, OutputT], schemas: dict[str, Any]) -> Tool:
-    """The SDK's tool for a spec, published with its shipped `schemas` (see `tool_schemas`)."""
+def _loaded(name: str) -> ToolSpec[Any, Any]:
+    # The tool modules import the Chutes domain, so they load with the runtime (see `runtime_slot`).
+    from chutes_mcp.server.tools import BY_NAME
 
-    async def call(ctx: Context[Runtime], arguments: dict[str, Any]) -> CallToolResult:
+    return BY_NAME[name]
+
+
+def build_tool(name: str, shipped: ShippedTool) -> Tool:
+    """The SDK's tool `name`, listed as `shipped` says (see `tool_schemas`); its module loads on first use."""
+
+    async def call(ctx: ToolContext, arguments: dict[str, Any]) -> CallToolResult:
+        try:
+            runtime = await ctx.request_context.lifespan_context.runtime()
+        except Exception as exc:
+            return _failure(name, exc)
+        spec = _loaded(name)
         try:
             args = _validated(spec.args, arguments)
         except ValidationError as exc:
             return _invalid(exc)
         try:
-            runtime = ctx.request_context.lifespan_context.for_request(
-                request_headers(ctx.request_context.request)
+            reply = await spec.body(
+                runtime.for_request(request_headers(ctx.request_context.request)), args, ctx
             )
-            reply = await spec.body(runtime, args, ctx)
         except Exception as exc:
-            return _failure(spec.name, exc)
+            return _failure(name, exc)
         return CallToolResult(
             content=[TextContent(type="text", text=reply.text)],
             structured_content=reply.output.model_dump(mode="json", by_alias=True),
@@ -160,15 +176,15 @@ def build_tool(spec: ToolSpec[ArgsT, OutputT], schemas: dict[str, Any]) -> Tool:
 
     # Without an `output_model`, the SDK publishes the output schema and leaves the result alone: it is
     # already the dump of a validated output model, and a second validation would only cost time.
-    metadata = FuncMetadata(arg_model=_Arguments, output_schema=schemas["output"])
+    metadata = FuncMetadata(arg_model=_Arguments, output_schema=shipped["output"])
     return Tool(
         fn=call,
-        name=spec.name,
-        title=spec.title,
-        description=spec.description,
-        parameters=schemas["input"],
+        name=name,
+        title=shipped["title"],
+        description=shipped["description"],
+        parameters=shipped["input"],
         fn_metadata=metadata,
         is_async=True,
         context_kwarg="ctx",
-        annotations=spec.annotations,
+        annotations=ToolAnnotations.model_validate(shipped["annotations"]),
     )

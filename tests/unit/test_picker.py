@@ -10,10 +10,16 @@ from pydantic import ValidationError
 from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView, bundled_snapshot
 from chutes_mcp.chutes.listing import ModelFilter
 from chutes_mcp.chutes.models import ModelInfo
-from chutes_mcp.chutes.picker import PRESETS, PickRequest, Preset, pick_models, routing_string
+from chutes_mcp.chutes.picker import PRESETS, PickRequest, pick_models, routing_string
+from chutes_mcp.chutes.presets import PRESET_NAMES, Preset
 
 VIEW = CatalogView(snapshot=bundled_snapshot(), source="bundled", stale=True, last_error=None)
 BY_ID = {model.id: model for model in VIEW.models}
+
+
+def test_every_preset_name_has_a_meaning_and_no_other_does() -> None:
+    # The server lists and completes the names before it loads the picker.
+    assert tuple(PRESETS) == PRESET_NAMES
 
 
 @pytest.mark.parametrize(

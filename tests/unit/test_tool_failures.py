@@ -6,7 +6,7 @@ import json
 
 from mcp.types import TextContent
 
-from chutes_mcp.chutes import RateLimitedError
+from chutes_mcp.chutes.errors import RateLimitedError
 from chutes_mcp.server.toolkit import _failure
 
 

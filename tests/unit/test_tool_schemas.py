@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 
 from chutes_mcp.server import tools
-from chutes_mcp.server.tool_schemas import REGENERATE, derive, shipped
+from chutes_mcp.server.derive_tool_schemas import derive
+from chutes_mcp.server.tool_schemas import REGENERATE, shipped
 
 
 def test_every_tool_ships_its_schemas_and_nothing_else() -> None:

@@ -1,4 +1,8 @@
-"""One module per tool; `ALL` is the order in which clients list them."""
+"""One module per tool; `ALL` is the order in which clients list them.
+
+The server imports this package after the handshake (see `runtime_slot`); it lists the tools from
+`tool_schemas.json`, which is derived from `ALL`.
+"""
 
 from __future__ import annotations
 
@@ -15,3 +19,4 @@ ALL: tuple[ToolSpec[Any, Any], ...] = (
     pick_model.SPEC,
     account.SPEC,
 )
+BY_NAME = {spec.name: spec for spec in ALL}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolSpec
+from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
 
 
 class AccountArgs(BaseModel):
@@ -24,7 +23,7 @@ class AccountInfo(BaseModel):
     daily_remaining: float | None = Field(description="Requests left today, when the quota is a number.")
 
 
-async def account(runtime: Runtime, args: AccountArgs, ctx: Context[Runtime]) -> Reply[AccountInfo]:
+async def account(runtime: Runtime, args: AccountArgs, ctx: ToolContext) -> Reply[AccountInfo]:
     me = await runtime.client.me()
     quota = await runtime.client.quota()
     remaining = quota.quota - quota.used if isinstance(quota.quota, int) else None

@@ -4,28 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from mcp.server.mcpserver import Context
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chutes_mcp.chutes import (
-    REASONING_CHARS,
-    Attempt,
-    ChatNeeds,
-    ChatOutcome,
-    ChatRequest,
-    ProgressUpdate,
-    QuotaHeaders,
-    ReasoningEffort,
-    TokenPrices,
-    Usage,
-    clip_reasoning,
-    enforce_cost_limit,
-    estimate_prompt_tokens,
-    run_chat,
-)
+from chutes_mcp.chutes.budget import enforce_cost_limit, estimate_prompt_tokens
+from chutes_mcp.chutes.chat_plan import ChatNeeds
+from chutes_mcp.chutes.cost import TokenPrices
+from chutes_mcp.chutes.failover import Attempt, ChatOutcome, run_chat
+from chutes_mcp.chutes.progress import ProgressUpdate
+from chutes_mcp.chutes.reasoning import REASONING_CHARS, clip_reasoning
+from chutes_mcp.chutes.request import ChatRequest, ReasoningEffort
+from chutes_mcp.chutes.types import QuotaHeaders, Usage
 from chutes_mcp.server.progress import progress_requested
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import INVOKES_MODEL, Reply, ToolSpec
+from chutes_mcp.server.toolkit import INVOKES_MODEL, Reply, ToolContext, ToolSpec
 
 MAX_TOKENS_LIMIT = 262_144
 MAX_FALLBACKS = 5
@@ -365,7 +356,7 @@ def _text(result: ChatResult) -> str:
     return f"{body}\n\n— {result.model_used} · {tokens} · {cost}{failover}"
 
 
-async def chat(runtime: Runtime, args: ChatArgs, ctx: Context[Runtime]) -> Reply[ChatResult]:
+async def chat(runtime: Runtime, args: ChatArgs, ctx: ToolContext) -> Reply[ChatResult]:
     settings = runtime.settings
     view = await runtime.catalog_view()
     planner = runtime.planner

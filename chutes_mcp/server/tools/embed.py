@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from chutes_mcp.chutes import BadRequestError, Usage
 from chutes_mcp.chutes.embed_batches import BATCH_SIZE, embed_in_batches
+from chutes_mcp.chutes.errors import BadRequestError
+from chutes_mcp.chutes.types import Usage
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolSpec
+from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
 
 MAX_INPUTS = 1024
 PREVIEW_VALUES = 4
@@ -72,7 +72,7 @@ def _text(output: EmbedOutput) -> str:
     return "\n".join(lines)
 
 
-async def embed(runtime: Runtime, args: EmbedArgs, ctx: Context[Runtime]) -> Reply[EmbedOutput]:
+async def embed(runtime: Runtime, args: EmbedArgs, ctx: ToolContext) -> Reply[EmbedOutput]:
     name = args.model or runtime.settings.default_embedding_model
     route = runtime.embeddings.resolve(
         name, tee_only=args.tee_only or runtime.settings.tee_only, route="embed"

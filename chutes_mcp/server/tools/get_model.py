@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from chutes_mcp.chutes.details import ModelDetails, model_details
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolSpec
+from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
 from chutes_mcp.server.tools.catalog_support import provenance, usd
 
 
@@ -40,7 +39,7 @@ def _text(details: ModelDetails) -> str:
     return "\n".join(lines)
 
 
-async def get_model(runtime: Runtime, args: GetModelArgs, ctx: Context[Runtime]) -> Reply[ModelDetails]:
+async def get_model(runtime: Runtime, args: GetModelArgs, ctx: ToolContext) -> Reply[ModelDetails]:
     details = model_details(
         await runtime.catalog_view(),
         runtime.resolver,

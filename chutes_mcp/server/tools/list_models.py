@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from chutes_mcp.chutes import ModelFilter
 from chutes_mcp.chutes.browse import (
     DEFAULT_COLUMNS,
     DEFAULT_LIMIT,
@@ -17,8 +15,9 @@ from chutes_mcp.chutes.browse import (
     SortKey,
     browse_models,
 )
+from chutes_mcp.chutes.listing import ModelFilter
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolSpec
+from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
 from chutes_mcp.server.tools.catalog_support import catalog_filter, provenance
 
 
@@ -72,7 +71,7 @@ def _text(page: ModelPage) -> str:
     return "\n".join(lines)
 
 
-async def list_models(runtime: Runtime, args: ListModelsArgs, ctx: Context[Runtime]) -> Reply[ModelPage]:
+async def list_models(runtime: Runtime, args: ListModelsArgs, ctx: ToolContext) -> Reply[ModelPage]:
     view = await runtime.catalog_view()
     page = browse_models(
         view,

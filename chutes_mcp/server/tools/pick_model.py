@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from chutes_mcp.chutes import ModelFilter, PickRequest, PickResult, pick_models
-from chutes_mcp.chutes.picker import PRESETS, Preset, Selector
+from chutes_mcp.chutes.listing import ModelFilter
+from chutes_mcp.chutes.picker import PRESETS, PickRequest, PickResult, pick_models
+from chutes_mcp.chutes.presets import Preset, Selector
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolSpec
+from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
 from chutes_mcp.server.tools.catalog_support import catalog_filter, provenance
 
 _TASKS = "; ".join(f"{name}: {spec.summary}" for name, spec in PRESETS.items())
@@ -41,7 +41,7 @@ def _text(result: PickResult) -> str:
     return "\n".join(lines)
 
 
-async def pick_model(runtime: Runtime, args: PickModelArgs, ctx: Context[Runtime]) -> Reply[PickResult]:
+async def pick_model(runtime: Runtime, args: PickModelArgs, ctx: ToolContext) -> Reply[PickResult]:
     view = await runtime.catalog_view()
     request = PickRequest(
         task=args.task, constraints=catalog_filter(args, runtime, view), k=args.k, selector=args.selector

@@ -1,0 +1,88 @@
+"""The documents behind the `chutes://` resources (see `resources`), as compact JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from pydantic_core import to_json
+
+from chutes_mcp import __version__
+from chutes_mcp.chutes.browse import DEFAULT_COLUMNS, project
+from chutes_mcp.chutes.details import alias_table, model_details
+from chutes_mcp.chutes.errors import ChutesError, ModelNotFoundError
+from chutes_mcp.chutes.listing import ModelFilter, filter_models
+from chutes_mcp.server.resources import ALIASES_URI, MODELS_URI, STATUS_URI, TEE_MODELS_URI
+from chutes_mcp.server.runtime import Runtime
+
+
+def _json(document: Any) -> str:
+    return to_json(document).decode()
+
+
+async def _catalog(runtime: Runtime, *, tee_only: bool) -> str:
+    tee_only = tee_only or runtime.settings.tee_only
+    view = await runtime.catalog_view()
+    columns = [column for column in DEFAULT_COLUMNS if column != "id"]
+    models = [project(model, columns) for model in filter_models(view.models, ModelFilter(tee_only=tee_only))]
+    return _json(
+        {
+            "source": view.source,
+            "fetched_at": view.fetched_at,
+            "stale": view.stale,
+            "count": len(models),
+            "fields": ["id", *columns],
+            "models": models,
+        }
+    )
+
+
+async def model_document(runtime: Runtime, model_id: str) -> str:
+    view = await runtime.catalog_view()
+    try:
+        details = model_details(view, runtime.resolver, model_id, tee_only=runtime.settings.tee_only)
+    except ModelNotFoundError as exc:
+        raise ResourceNotFoundError(f"{exc.code}: {exc.message}. Hint: {exc.hint}") from None
+    except ChutesError as exc:
+        raise ResourceError(f"{exc.code}: {exc.message}. Hint: {exc.hint}") from None
+    return _json(details.model_dump(mode="json"))
+
+
+async def _aliases(runtime: Runtime) -> str:
+    view = await runtime.catalog_view()
+    entries = alias_table(view, runtime.resolver, tee_only=runtime.settings.tee_only)
+    return _json({"source": view.source, "fetched_at": view.fetched_at, "aliases": entries})
+
+
+async def _status(runtime: Runtime) -> str:
+    view = await runtime.catalog_view()
+    age_s = (datetime.now(UTC) - view.fetched_at).total_seconds()
+    return _json(
+        {
+            "version": __version__,
+            "tee_only": runtime.settings.tee_only,
+            "default_model": runtime.settings.default_model,
+            "default_embedding_model": runtime.settings.default_embedding_model,
+            "catalog": {
+                "source": view.source,
+                "fetched_at": view.fetched_at,
+                "age_s": round(age_s, 1),
+                "stale": view.stale,
+                "models": len(view.models),
+                "last_error": view.last_error,
+            },
+            "breakers": runtime.client.breaker_states(),
+            "limiter": runtime.client.limiter_state(),
+        }
+    )
+
+
+# The fixed resources' documents, by URI.
+READERS: dict[str, Callable[[Runtime], Awaitable[str]]] = {
+    MODELS_URI: lambda runtime: _catalog(runtime, tee_only=False),
+    TEE_MODELS_URI: lambda runtime: _catalog(runtime, tee_only=True),
+    ALIASES_URI: _aliases,
+    STATUS_URI: _status,
+}
