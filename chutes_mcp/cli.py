@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from chutes_mcp import log
 
-        # Before anything can log: unconfigured structlog would print to stdout, which stdio MCP owns.
+        # Before anything can log: every record, ours and the libraries', goes to stderr in one format.
         log.configure("WARNING")
         parser = build_parser()
         args = parser.parse_args(argv)

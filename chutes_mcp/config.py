@@ -10,12 +10,10 @@ import ipaddress
 import json
 import os
 import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -116,6 +114,8 @@ class _TomlFileSource(PydanticBaseSettingsSource):
         self._values = self._read(path) if path else {}
 
     def _read(self, path: Path) -> dict[str, Any]:
+        import tomllib  # only with a settings file: ~2 ms of a start without one
+
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
@@ -240,6 +240,8 @@ class Settings(BaseSettings):
         """Where Sign in with Chutes keeps its tokens (0600)."""
         if self.token_file is not None:
             return self.token_file
+        import platformdirs  # when a default path is first needed: after a server's first answer
+
         return Path(platformdirs.user_config_dir(APP_NAME)) / "oauth-token.json"
 
     @property
@@ -247,6 +249,8 @@ class Settings(BaseSettings):
         """Where the last good model catalog is kept, so a start without network still knows the models."""
         if self.cache_dir is not None:
             return self.cache_dir
+        import platformdirs
+
         return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
     @property

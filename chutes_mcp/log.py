@@ -1,15 +1,20 @@
 """Logging setup: structlog to stderr, once per process.
 
 stdout belongs to the MCP protocol in stdio mode, so nothing here may ever write to it.
+
+structlog is imported when something first logs, not at start: at the default level the stdio server
+answers its tool list before anything logs, and importing structlog was 1.5% of the instructions from
+spawn to that answer. The server imports it with the runtime (`runtime_slot`), after the handshake.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-import structlog
+if TYPE_CHECKING:
+    import structlog
 
 LogFormat = Literal["console", "json"]
 
@@ -28,11 +33,46 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The standard `logging` records (uvicorn, mcp, httpx2) in structlog's format, set up on the first."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _set_up()
+        super().emit(record)
+
+
+_handler = _StderrHandler(_CurrentStderr())
+_wanted: tuple[int, LogFormat] = (logging.WARNING, "console")
+_ready = False
+_configurations = 0  # how many times `configure` was called
+
+
 def configure(level: str = "INFO", fmt: LogFormat = "console") -> None:
     """Route structlog and the standard `logging` module (uvicorn, mcp) to stderr in one format."""
+    global _wanted, _ready, _configurations
     numeric = logging.getLevelNamesMapping().get(level.upper())
     if numeric is None:
         raise ValueError(f"unknown log level {level!r}; use DEBUG, INFO, WARNING or ERROR")
+    _wanted, _ready = (numeric, fmt), False
+    _configurations += 1
+    root = logging.getLogger()
+    root.handlers[:] = [_handler]
+    root.setLevel(numeric)
+    # httpx2 logs each request at INFO; below DEBUG that repeats what the access log's tool.call line
+    # says, once more per upstream call. At DEBUG our own chutes.http line carries it with the invocation id.
+    quiet = numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+    for name in ("httpx2", "httpcore2"):
+        logging.getLogger(name).setLevel(quiet)
+
+
+def _set_up() -> None:
+    """Configure structlog as `configure` last asked, once."""
+    global _ready
+    if _ready:
+        return
+    import structlog
+
+    numeric, fmt = _wanted
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
@@ -47,23 +87,36 @@ def configure(level: str = "INFO", fmt: LogFormat = "console") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(_CurrentStderr())
-    handler.setFormatter(
+    _handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )
     )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(numeric)
-    # httpx2 logs each request at INFO; below DEBUG that repeats what the access log's tool.call line
-    # says, once more per upstream call. At DEBUG our own chutes.http line carries it with the invocation id.
-    quiet = numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
-    for name in ("httpx2", "httpcore2"):
-        logging.getLogger(name).setLevel(quiet)
+    _ready = True
+
+
+class _Logger:
+    """The structlog logger `name`, made on first use and remade after each `configure`.
+
+    structlog caches a logger with the configuration of its first use; a `configure` since then (the
+    level the settings ask for, once they are loaded) would not reach it.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+        self._made_for = -1
+
+    def __getattr__(self, attribute: str) -> Any:
+        if self._made_for != _configurations:
+            _set_up()
+            import structlog
+
+            self._logger = structlog.get_logger(self._name)
+            self._made_for = _configurations
+        return getattr(self._logger, attribute)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
-    return logger
+    return cast("structlog.stdlib.BoundLogger", _Logger(name))

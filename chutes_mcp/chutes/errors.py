@@ -20,17 +20,17 @@ if TYPE_CHECKING:
 
 _MAX_MESSAGE_CHARS = 500
 
-# Chutes API keys, OAuth access/refresh tokens, client secrets, and any bearer credential.
-_SECRET_PATTERNS = (
-    re.compile(r"\b(?:cpk|cak|crt|csc)_[A-Za-z0-9._-]+"),
-    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
-)
+# Chutes API keys, OAuth access/refresh tokens, client secrets, and any bearer credential. This
+# module's patterns are compiled on first use, through `re`'s own cache: the server imports the module
+# before its first answer, and compiling them then was ~0.9 ms of every start.
+_KEY_PATTERN = r"\b(?:cpk|cak|crt|csc)_[A-Za-z0-9._-]+"
+_AUTHORIZATION_PATTERN = r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"
 
 
 def redact(text: str) -> str:
     """Replace anything shaped like a Chutes credential with a placeholder."""
-    text = _SECRET_PATTERNS[0].sub("[redacted]", text)
-    return _SECRET_PATTERNS[1].sub(r"\1 [redacted]", text)
+    text = re.sub(_KEY_PATTERN, "[redacted]", text)
+    return re.sub(_AUTHORIZATION_PATTERN, r"\1 [redacted]", text)
 
 
 class ChutesError(Exception):
@@ -216,15 +216,15 @@ def _message_from_json(body: Any) -> tuple[str, Mapping[str, Any] | None]:
     return json.dumps(body), None
 
 
-_TAG_RE = re.compile(r"<[^>]+>")
-_TITLE_RE = re.compile(r"(?is)<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>")
+_TAG_PATTERN = r"<[^>]+>"
+_TITLE_PATTERN = r"(?is)<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>"
 
 
 def _message_from_text(text: str) -> str:
     if "<" in text and ">" in text:
-        found = _TITLE_RE.search(text)
-        inner = found.group(1) if found else _TAG_RE.sub(" ", text)
-        return " ".join(html.unescape(_TAG_RE.sub(" ", inner)).split())
+        found = re.search(_TITLE_PATTERN, text)
+        inner = found.group(1) if found else re.sub(_TAG_PATTERN, " ", text)
+        return " ".join(html.unescape(re.sub(_TAG_PATTERN, " ", inner)).split())
     return " ".join(text.split())
 
 

@@ -29,8 +29,10 @@ log = get_logger(__name__)
 
 TenancyMode = Literal["server", "request", "request-bearer"]
 
-# Everything that needs the Chutes domain, which the server's handlers import when they run.
+# Everything that needs the Chutes domain, which the server's handlers import when they run, and
+# structlog, which the first log line would otherwise import on the loop (see `chutes_mcp.log`).
 DEFERRED_MODULES = (
+    "structlog",
     "chutes_mcp.server.runtime",
     "chutes_mcp.server.tools",
     "chutes_mcp.server.catalog_documents",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
@@ -28,11 +28,11 @@ from chutes_mcp.server.errors import (
     error_payload,
     error_result,
 )
-from chutes_mcp.server.runtime_slot import RuntimeSlot
 from chutes_mcp.server.tool_schemas import ShippedTool
 
 if TYPE_CHECKING:
     from chutes_mcp.server.runtime import Runtime
+    from chutes_mcp.server.runtime_slot import RuntimeSlot
 
 log = get_logger(__name__)
 
@@ -56,7 +56,8 @@ class Reply(Generic[OutputT]):
     text: str
 
 
-ToolContext = Context[RuntimeSlot]
+# A string: subscripting the SDK's generic Context at import builds a pydantic model class, at start.
+ToolContext: TypeAlias = "Context[RuntimeSlot]"
 ToolBody = Callable[["Runtime", ArgsT, ToolContext], Awaitable[Reply[OutputT]]]
 
 
