@@ -96,15 +96,19 @@ class RuntimeSlot:
 
     async def runtime(self) -> Runtime:
         opening = self._opening
+        if opening is not None and opening.runtime is not None:
+            return opening.runtime  # every call but the first few: no wait, not even a loop turn
         if opening is None:
             raise RuntimeUnavailableError(
                 "the server is not running: its lifespan has not started or has ended"
             )
         opening.wanted.set()
         await opening.settled.wait()
-        if opening.runtime is None:
-            raise RuntimeUnavailableError("the server could not open its Chutes client") from opening.failure
-        return opening.runtime
+        if opening.runtime is not None:
+            return opening.runtime
+        if opening.failure is None:
+            raise RuntimeUnavailableError("the server is shutting down")
+        raise RuntimeUnavailableError("the server could not open its Chutes client") from opening.failure
 
     @property
     def current(self) -> Runtime | None:

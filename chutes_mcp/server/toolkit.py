@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from mcp.server.mcpserver import Context
@@ -144,6 +145,7 @@ def _validated(model: type[ArgsT], arguments: dict[str, Any]) -> ArgsT:
         return model.model_validate(decoded)
 
 
+@cache
 def _loaded(name: str) -> ToolSpec[Any, Any]:
     # The tool modules import the Chutes domain, so they load with the runtime (see `runtime_slot`).
     from chutes_mcp.server.tools import BY_NAME
