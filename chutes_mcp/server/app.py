@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.prompts import Prompt
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, EmptyResult, SetLevelRequestParams
 from starlette.requests import Request
@@ -21,7 +22,7 @@ from chutes_mcp.server.completions import register_completions
 from chutes_mcp.server.errors import INVALID_ARGUMENTS, error_payload, error_result
 from chutes_mcp.server.instructions import INSTRUCTIONS
 from chutes_mcp.server.param_headers import narrow_header_checks
-from chutes_mcp.server.prompts import build_prompts, prompt_guard
+from chutes_mcp.server.prompts import build_prompts, check_prompt_request
 from chutes_mcp.server.resources import register_resources
 from chutes_mcp.server.runtime_slot import RuntimeSlot, TenancyMode
 from chutes_mcp.server.tool_schemas import shipped as shipped_tools
@@ -45,13 +46,18 @@ def _unknown_arguments(name: str, given: set[str], accepted: frozenset[str]) -> 
     )
 
 
-def _tool_call_guard(accepted: dict[str, frozenset[str]], slot: RuntimeSlot) -> Any:
+def _request_guard(accepted: dict[str, frozenset[str]], prompts: Sequence[Prompt], slot: RuntimeSlot) -> Any:
+    """One middleware for every request: tool calls and prompt requests checked, the runtime started."""
+    prompts_by_name = {prompt.name: prompt for prompt in prompts}
+
     async def guard(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method == "tools/list":
             result = await call_next(ctx)
             # The client has what it waited for at start; now the tools can load (see `runtime_slot`).
             slot.want()
             return result
+        if ctx.method == "prompts/get" and ctx.params is not None:
+            check_prompt_request(prompts_by_name, ctx.params)
         if ctx.method != "tools/call" or ctx.params is None:
             return await call_next(ctx)
         name = ctx.params.get("name")
@@ -172,10 +178,11 @@ def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCP
         subscriptions=False,
         tools=[build_tool(name, tool) for name, tool in enabled.items()],
         middleware=[
-            _tool_call_guard(
-                {name: frozenset(tool["input"]["properties"]) for name, tool in enabled.items()}, slot
-            ),
-            prompt_guard(prompts),
+            _request_guard(
+                {name: frozenset(tool["input"]["properties"]) for name, tool in enabled.items()},
+                prompts,
+                slot,
+            )
         ],
         **_http_auth(http),
     )

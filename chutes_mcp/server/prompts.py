@@ -8,10 +8,9 @@ cost a pydantic model and a JSON Schema per prompt at start for three lists of s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.prompts import Prompt
 from mcp.server.mcpserver.prompts.base import PromptArgument
 from mcp.shared.exceptions import MCPError
@@ -84,30 +83,22 @@ def _argument_problems(prompt: Prompt, given: set[str]) -> list[str]:
     return problems + ([f"missing required argument(s) {', '.join(missing)}"] if missing else [])
 
 
-def prompt_guard(prompts: Sequence[Prompt]) -> Any:
-    """`prompts/get` with an unknown prompt or wrong arguments, answered as the caller's mistake.
+def check_prompt_request(prompts: Mapping[str, Prompt], params: Mapping[str, Any]) -> None:
+    """Refuse a `prompts/get` for an unknown prompt or with wrong arguments, as the caller's mistake.
 
     The SDK reports each of them as an internal error (-32603) with no message; the spec makes them
     invalid params (-32602), and the message says what to send instead.
     """
-    by_name = {prompt.name: prompt for prompt in prompts}
-
-    async def guard(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method != "prompts/get" or ctx.params is None:
-            return await call_next(ctx)
-        name = ctx.params.get("name")
-        prompt = by_name.get(name) if isinstance(name, str) else None
-        if prompt is None:
-            raise MCPError(
-                code=INVALID_PARAMS, message=f"Unknown prompt: {name}; the prompts are {', '.join(by_name)}"
-            )
-        arguments = ctx.params.get("arguments") or {}
-        problems = _argument_problems(prompt, set(arguments)) if isinstance(arguments, dict) else []
-        if problems:
-            accepted = ", ".join(argument.name for argument in prompt.arguments or []) or "none"
-            raise MCPError(
-                code=INVALID_PARAMS, message=f"{name}: {'; '.join(problems)}. Accepted arguments: {accepted}."
-            )
-        return await call_next(ctx)
-
-    return guard
+    name = params.get("name")
+    prompt = prompts.get(name) if isinstance(name, str) else None
+    if prompt is None:
+        raise MCPError(
+            code=INVALID_PARAMS, message=f"Unknown prompt: {name}; the prompts are {', '.join(prompts)}"
+        )
+    arguments = params.get("arguments") or {}
+    problems = _argument_problems(prompt, set(arguments)) if isinstance(arguments, dict) else []
+    if problems:
+        accepted = ", ".join(argument.name for argument in prompt.arguments or []) or "none"
+        raise MCPError(
+            code=INVALID_PARAMS, message=f"{name}: {'; '.join(problems)}. Accepted arguments: {accepted}."
+        )
