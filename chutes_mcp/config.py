@@ -6,6 +6,7 @@ value stops the process with a message that names the variable and the accepted 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -35,6 +36,7 @@ class ConfigError(ValueError):
     """Settings could not be loaded; the message says which variable and what is accepted."""
 
 
+@functools.lru_cache(maxsize=64)
 def is_loopback_host(host: str | None) -> bool:
     if not host:
         return False
@@ -47,9 +49,13 @@ def is_loopback_host(host: str | None) -> bool:
 
 
 def url_allows_credentials(url: str) -> bool:
-    """Credentials may travel only over HTTPS, or over plain HTTP to this machine (the simulator)."""
     parts = urlsplit(url)
-    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname))
+    return credentials_allowed(parts.scheme, parts.hostname)
+
+
+def credentials_allowed(scheme: str, host: str | None) -> bool:
+    """Credentials may travel only over HTTPS, or over plain HTTP to this machine (the simulator)."""
+    return scheme == "https" or (scheme == "http" and is_loopback_host(host))
 
 
 def _split_list(value: Any) -> Any:

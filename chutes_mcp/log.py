@@ -118,5 +118,10 @@ class _Logger:
         return getattr(self._logger, attribute)
 
 
+def debug_enabled() -> bool:
+    """Whether DEBUG lines are kept: lets a hot path skip computing what a dropped line would say."""
+    return _wanted[0] <= logging.DEBUG
+
+
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return cast("structlog.stdlib.BoundLogger", _Logger(name))

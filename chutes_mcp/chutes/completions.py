@@ -2,6 +2,9 @@
 
 Tolerates what Chutes and its engines really send: usage-only chunks with `choices: []`, usage on any
 chunk (the last one counts), `reasoning_content` or `reasoning`, `null` fields, and unknown keys.
+
+Payloads come from `json.loads`, so JSON objects are checked for as `dict`: an `isinstance` against the
+`Mapping` ABC runs in Python, and the chunk decoder runs once per token.
 """
 
 from __future__ import annotations
@@ -29,12 +32,12 @@ def _reasoning_of(part: Mapping[str, Any]) -> str:
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if isinstance(value, dict) else {}
 
 
-def _first_choice(payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def _first_choice(payload: Mapping[str, Any]) -> dict[str, Any] | None:
     choices = payload.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], Mapping):
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         return choices[0]
     return None
 
@@ -52,29 +55,29 @@ class ChunkDecoder:
     def usage(self) -> Usage | None:
         return Usage.from_payload(self._usage_payload)
 
-    def feed(self, chunk: Mapping[str, Any]) -> list[ChatEvent]:
-        if isinstance(chunk.get("model"), str):
-            self.model = chunk["model"]
+    def feed(self, chunk: dict[str, Any]) -> list[ChatEvent]:
+        model = chunk.get("model")
+        if isinstance(model, str):
+            self.model = model
         payload = chunk.get("usage")
-        if isinstance(payload, Mapping):
+        if isinstance(payload, dict):
             self._usage_payload = payload
         choice = _first_choice(chunk)
         if choice is None:
             return []
-        if isinstance(choice.get("finish_reason"), str):
-            self.finish_reason = choice["finish_reason"]
+        finish_reason = choice.get("finish_reason")
+        if isinstance(finish_reason, str):
+            self.finish_reason = finish_reason
         delta = choice.get("delta")
-        if not isinstance(delta, Mapping):
+        if not isinstance(delta, dict):
             return []
-        events: list[ChatEvent] = []
         reasoning = _reasoning_of(delta)
-        if reasoning:
-            events.append(ReasoningDelta(reasoning))
+        events: list[ChatEvent] = [ReasoningDelta(reasoning)] if reasoning else []
         content = delta.get("content")
         if isinstance(content, str) and content:
             events.append(TextDelta(content))
         for position, call in enumerate(delta.get("tool_calls") or ()):
-            if not isinstance(call, Mapping):
+            if not isinstance(call, dict):
                 continue
             function = _mapping(call.get("function"))
             arguments = function.get("arguments")
@@ -169,7 +172,7 @@ def result_from_completion(
     message = _mapping(choice.get("message"))
     calls = []
     for position, call in enumerate(message.get("tool_calls") or ()):
-        if not isinstance(call, Mapping):
+        if not isinstance(call, dict):
             continue
         function = _mapping(call.get("function"))
         calls.append(

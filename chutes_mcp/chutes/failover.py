@@ -34,7 +34,7 @@ PriceLookup = Callable[[str], TokenPrices | None]
 
 
 class ChatStreamer(Protocol):
-    def chat_stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]: ...
+    def chat_stream(self, request: ChatRequest, *, enclosed: bool) -> AsyncGenerator[ChatEvent, None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +87,8 @@ class _ChatRun:
 
     async def stream(self, request: ChatRequest) -> ChatResult:
         accumulator = ChatAccumulator()
-        # The run's deadline, around the whole stream: the client then needs no scope of its own around
-        # each read of the body (one per token), as it would when nothing encloses it.
+        # The run's deadline, around the whole stream (it ends before the request's `timeout_s`, which is
+        # what remains of it): the client then needs no scope of its own around each read of the body.
         with anyio.CancelScope(deadline=self._ends_at) as deadline:
             await self._relay(request, accumulator)
         if deadline.cancelled_caught:
@@ -100,7 +100,7 @@ class _ChatRun:
 
     async def _relay(self, request: ChatRequest, accumulator: ChatAccumulator) -> None:
         on_progress = self._on_progress
-        async with aclosing(self._client.chat_stream(request)) as events:
+        async with aclosing(self._client.chat_stream(request, enclosed=True)) as events:
             async for event in events:
                 accumulator.add(event)
                 if isinstance(event, UsageEvent | Done):

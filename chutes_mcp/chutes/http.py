@@ -10,7 +10,7 @@ import anyio
 import httpx2
 
 from chutes_mcp import __version__
-from chutes_mcp.config import Settings, url_allows_credentials
+from chutes_mcp.config import Settings, credentials_allowed
 
 USER_AGENT = f"chutes-mcp/{__version__}"
 _CONNECT_TIMEOUT_S = 10.0
@@ -24,7 +24,8 @@ class InsecureCredentialError(RuntimeError):
 async def _guard_credentials(request: httpx2.Request) -> None:
     # Last line of defence: whatever built the request, a credential never leaves over plain HTTP to
     # another machine. Config validation already rejects such base URLs; this covers absolute URLs.
-    if "authorization" in request.headers and not url_allows_credentials(str(request.url)):
+    url = request.url
+    if "authorization" in request.headers and not credentials_allowed(url.scheme, url.host):
         raise InsecureCredentialError(
             f"refusing to send a credential to {request.url.scheme}://{request.url.host}: "
             "use https, or http only to a loopback address"

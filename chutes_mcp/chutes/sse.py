@@ -37,10 +37,11 @@ class MalformedStreamError(ValueError):
 
 
 def _decode(data: bytes) -> SSEItem:
-    if data.strip() == _DONE_DATA:
+    if not data.startswith(b"{") and data.strip() == _DONE_DATA:
         return DONE
     try:
-        value = json.loads(data)
+        # Decoded here rather than by `json.loads`, whose bytes path first guesses the encoding in Python.
+        value = json.loads(data.decode())
     except ValueError:  # UnicodeDecodeError included
         raise MalformedStreamError(f"stream event is not JSON: {data[:80]!r}") from None
     if not isinstance(value, dict):
@@ -56,40 +57,43 @@ class SSEDecoder:
         self._data: list[bytes] = []
 
     def feed(self, piece: bytes) -> list[SSEItem]:
-        buffer = self._pending + piece
-        # A CR that ends a piece may be the first half of a CRLF: it stays pending with its line, or
-        # the LF arriving next would read as a blank line and dispatch a half-received event.
-        held = b"\r" if buffer.endswith(b"\r") else b""
-        lines = _END_OF_LINE.split(buffer[: len(buffer) - len(held)])
+        buffer = self._pending + piece if self._pending else piece
+        if b"\r" in buffer:
+            # A CR that ends a piece may be the first half of a CRLF: it stays pending with its line, or
+            # the LF arriving next would read as a blank line and dispatch a half-received event.
+            held = b"\r" if buffer.endswith(b"\r") else b""
+            lines = _END_OF_LINE.split(buffer[: len(buffer) - len(held)])
+        else:  # Chutes ends its lines with LF alone: no regular expression needed
+            held = b""
+            lines = buffer.split(b"\n")
         self._pending = lines.pop() + held
-        items: list[SSEItem] = []
-        for line in lines:
-            self._line(line, items)
-        return items
+        return self._items(lines)
 
     def close(self) -> list[SSEItem]:
         """The body ended: its last line(s), and a last event that was not followed by a blank line."""
-        items: list[SSEItem] = []
         rest, self._pending = self._pending, b""
-        for line in _END_OF_LINE.split(rest) if rest else ():
-            self._line(line, items)
+        items = self._items(_END_OF_LINE.split(rest)) if rest else []
         self._dispatch(items)
         return items
 
-    def _line(self, line: bytes, items: list[SSEItem]) -> None:
-        if not line:
-            self._dispatch(items)
-        elif line.startswith(b"data:"):
-            value = line[5:]
-            self._data.append(value[1:] if value.startswith(b" ") else value)
-        elif line.lstrip().startswith((b"{", b"[")):
-            # The bare JSON line Chutes writes on a mid-stream failure (see the module docstring).
-            self._dispatch(items)
-            items.append(_decode(line))
-        # Anything else is a comment (`:`), an `event:`/`id:`/`retry:` field, or noise: ignored.
+    def _items(self, lines: list[bytes]) -> list[SSEItem]:
+        # One loop over the lines, not a method call per line: this runs for every token of every answer.
+        items: list[SSEItem] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                self._dispatch(items)
+            elif line.startswith(b"data:"):
+                data.append(line[6:] if line.startswith(b" ", 5) else line[5:])
+            elif line.lstrip().startswith((b"{", b"[")):
+                # The bare JSON line Chutes writes on a mid-stream failure (see the module docstring).
+                self._dispatch(items)
+                items.append(_decode(line))
+            # Anything else is a comment (`:`), an `event:`/`id:`/`retry:` field, or noise: ignored.
+        return items
 
     def _dispatch(self, items: list[SSEItem]) -> None:
-        if self._data:
-            data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
-            self._data = []
-            items.append(_decode(data))
+        data = self._data
+        if data:
+            items.append(_decode(data[0] if len(data) == 1 else b"\n".join(data)))
+            data.clear()

@@ -67,7 +67,7 @@ class ScriptedClient:
         self.fail_after_first = fail_after_first
         self.first_token_after_s = first_token_after_s
 
-    async def chat_stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
+    async def chat_stream(self, request: ChatRequest, *, enclosed: bool) -> AsyncGenerator[ChatEvent, None]:
         self.requests.append(request)
         script = self.scripts.pop(0)
         try:
