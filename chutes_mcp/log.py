@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def _set_up() -> None:
 
     numeric, fmt = _wanted
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if fmt == "json" else _console_line
     )
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -89,11 +90,48 @@ def _set_up() -> None:
     )
     _handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )
     )
     _ready = True
+
+
+_QUOTED = frozenset(" \t=\r\n\"'")
+
+
+def _console_value(value: Any) -> str:
+    if isinstance(value, str) and not _QUOTED.intersection(value):
+        return value
+    return repr(value)
+
+
+def _console_line(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> str:
+    """`time [level] event key=value ...`: the layout of structlog's `ConsoleRenderer` without colours.
+
+    Hand-written because that renderer's column formatters take ~20 µs a line, and every tool call logs
+    a line (two over HTTP); this takes a quarter of that for the same text.
+    """
+    parts = [str(event.pop("timestamp"))] if "timestamp" in event else []
+    if "level" in event:
+        parts.append(f"[{event.pop('level'):<9}]")
+    message = str(event.pop("event", ""))
+    logger = event.pop("logger", None)
+    logger = event.pop("logger_name", None) or logger
+    stack, exception = event.pop("stack", None), event.pop("exception", None)
+    parts.append(message.ljust(30) if event or logger else message)
+    if logger:
+        parts.append(f"[{logger}]")
+    parts += [f"{key}={_console_value(event[key])}" for key in sorted(event)]
+    line = " ".join(parts).rstrip(" ")
+    for text in (stack, exception):
+        if text:
+            line += f"\n{text}"
+    return line
 
 
 class _Logger:
