@@ -156,9 +156,9 @@ class _Logger:
         return getattr(self._logger, attribute)
 
 
-def debug_enabled() -> bool:
-    """Whether DEBUG lines are kept: lets a hot path skip computing what a dropped line would say."""
-    return _wanted[0] <= logging.DEBUG
+def enabled(level: int) -> bool:
+    """Whether lines at `level` are kept: lets a hot path skip computing what a dropped line would say."""
+    return _wanted[0] <= level
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

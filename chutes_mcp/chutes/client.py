@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
@@ -46,7 +47,7 @@ from chutes_mcp.chutes.types import (
     Usage,
 )
 from chutes_mcp.config import Settings
-from chutes_mcp.log import debug_enabled, get_logger
+from chutes_mcp.log import enabled, get_logger
 
 INVOCATION_ID_HEADER = "x-chutes-invocationid"
 # Reads after `[DONE]` to reach the end of the body; an upstream that says more is hung up on.
@@ -254,7 +255,7 @@ class ChutesClient:
             raise NetworkError(f"{type(exc).__name__} calling {request.url.host}") from None
         except InsecureCredentialError as exc:
             raise BadRequestError(str(exc), hint="Use an https:// base URL.") from None
-        if debug_enabled():
+        if enabled(logging.DEBUG):
             log.debug(
                 "chutes.http",
                 method=method,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from mcp.types import INVALID_PARAMS, CallToolResult, EmptyResult, SetLevelReque
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from chutes_mcp import __version__
+from chutes_mcp import __version__, log
 from chutes_mcp.config import Settings
 from chutes_mcp.server.access_log import REQUEST_ID_HEADER, access_log, request_headers
 from chutes_mcp.server.completions import register_completions
@@ -71,6 +72,8 @@ def _request_guard(accepted: dict[str, frozenset[str]], prompts: Sequence[Prompt
         extra = set(arguments) - accepted[name] if isinstance(arguments, dict) else set()
         if extra:
             return _unknown_arguments(name, extra, accepted[name])
+        if not log.enabled(logging.INFO):  # stdio's default: WARNING, and no access log
+            return await call_next(ctx)
         started = time.perf_counter()
         result = await call_next(ctx)
         _tool_access_log(ctx, name, result, started)
