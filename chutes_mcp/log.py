@@ -123,7 +123,7 @@ def _console_line(_logger: Any, _method: str, event: MutableMapping[str, Any]) -
     logger = event.pop("logger", None)
     logger = event.pop("logger_name", None) or logger
     stack, exception = event.pop("stack", None), event.pop("exception", None)
-    parts.append(message.ljust(30) if event or logger else message)
+    parts.append(message.ljust(30))  # the padding of a line that ends here is stripped below
     if logger:
         parts.append(f"[{logger}]")
     parts += [f"{key}={_console_value(event[key])}" for key in sorted(event)]

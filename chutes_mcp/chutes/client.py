@@ -398,12 +398,9 @@ class ChutesClient:
             return result
 
         policy = replace(self._policy, give_up_on=request.failover_codes)
-        opening = with_retries(guarded, policy, deadline_s=timeout_s)
-        if enclosed:  # the caller's deadline ends first, and it reports the timeout
-            (stream, pending), retries = await opening
-        else:
-            with _deadline(timeout_s):
-                (stream, pending), retries = await opening
+        # An enclosing deadline ends first, and its owner reports the timeout.
+        with contextlib.nullcontext() if enclosed else _deadline(timeout_s):
+            (stream, pending), retries = await with_retries(guarded, policy, deadline_s=timeout_s)
         try:
             while pending:
                 for event in pending:

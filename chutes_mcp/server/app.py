@@ -72,11 +72,10 @@ def _request_guard(accepted: dict[str, frozenset[str]], prompts: Sequence[Prompt
         extra = set(arguments) - accepted[name] if isinstance(arguments, dict) else set()
         if extra:
             return _unknown_arguments(name, extra, accepted[name])
-        if not log.enabled(logging.INFO):  # stdio's default: WARNING, and no access log
-            return await call_next(ctx)
         started = time.perf_counter()
         result = await call_next(ctx)
-        _tool_access_log(ctx, name, result, started)
+        if log.enabled(logging.INFO):  # not at stdio's default, WARNING: the line would be dropped
+            _tool_access_log(ctx, name, result, started)
         return result
 
     return guard
