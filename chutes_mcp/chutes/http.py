@@ -62,13 +62,33 @@ class _DeferredTransport(httpx2.AsyncBaseTransport):
             await self._built.aclose()
 
 
+def _on_asyncio_network(build: Callable[[], httpx2.AsyncBaseTransport]) -> httpx2.AsyncBaseTransport:
+    """httpx2's direct transport, its connections made by `asyncio_network` instead of through anyio.
+
+    httpx2 takes no network backend, so the one of the pool it built is replaced before its first
+    connection. A proxy's pool keeps httpcore2's own backend: proxies are rare here, and their
+    tunnels are httpcore2's tested path.
+    """
+    import httpcore2
+
+    from chutes_mcp.chutes.asyncio_network import AsyncioBackend
+
+    transport = build()
+    pool = getattr(transport, "_pool", None)
+    if type(pool) is httpcore2.AsyncConnectionPool:
+        pool._network_backend = AsyncioBackend()
+    return transport
+
+
 class _PoolClient(httpx2.AsyncClient):
     """`httpx2.AsyncClient` with its default transports (direct, and any proxy's from the environment)
     deferred until first use. These hooks are private to httpx2, but they are where it builds them;
     passing our own `transport=` instead would switch off the environment's proxy settings."""
 
     def _init_transport(self, *args: Any, **kwargs: Any) -> httpx2.AsyncBaseTransport:
-        return _DeferredTransport(partial(super()._init_transport, *args, **kwargs))
+        return _DeferredTransport(
+            partial(_on_asyncio_network, partial(super()._init_transport, *args, **kwargs))
+        )
 
     def _init_proxy_transport(self, *args: Any, **kwargs: Any) -> httpx2.AsyncBaseTransport:
         return _DeferredTransport(partial(super()._init_proxy_transport, *args, **kwargs))

@@ -1,0 +1,149 @@
+"""The shared pool's network layer (`chutes/asyncio_network.py`) at its edges: TLS, timeouts, refused
+connections, large bodies. Every other client test runs through it over plain HTTP as well."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing, asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import anyio
+import httpx2
+import pytest
+import trustme
+from client_support import hello, sim_settings
+from sim_process import SimProcess
+
+from chutes_mcp.chutes.asyncio_network import AsyncioStream
+from chutes_mcp.chutes.client import ChutesClient
+from chutes_mcp.chutes.errors import ChutesError
+from chutes_mcp.chutes.http import build_http_client
+from chutes_mcp.chutes.types import TextDelta
+
+pytestmark = pytest.mark.anyio
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def serving(
+    handler: Handler, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[tuple[int, list[int]]]:
+    """A server on a loopback port; yields the port and a list that counts accepted connections."""
+    accepted: list[int] = []
+
+    async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        try:
+            await handler(reader, writer)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(counted, "127.0.0.1", 0, ssl=tls)
+    async with server:
+        yield server.sockets[0].getsockname()[1], accepted
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+def _tls_front(sim: SimProcess) -> Handler:
+    """Terminates TLS and passes the bytes on to the simulator, as a load balancer would."""
+    target = urlsplit(sim.url)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(target.hostname, target.port)
+        async with anyio.create_task_group() as group:
+            group.start_soon(_pipe, reader, upstream_writer)
+            group.start_soon(_pipe, upstream_reader, writer)
+
+    return handler
+
+
+async def test_the_shared_pool_connects_through_asyncio_network(sim: SimProcess, tmp_path: Path) -> None:
+    async with build_http_client(sim_settings(sim, tmp_path)) as http:
+        response = await http.get(f"{sim.llm_base}/models")
+    assert isinstance(response.extensions["network_stream"], AsyncioStream)
+
+
+async def test_https_streams_chat_over_one_kept_alive_tls_connection(
+    sim: SimProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    async with serving(_tls_front(sim), tls=server_tls) as (port, accepted):
+        base = f"https://127.0.0.1:{port}"
+        settings = sim_settings(sim, tmp_path, api_base=f"{base}/v1", management_base=f"{base}/api")
+        async with ChutesClient(settings) as client:
+            answers = []
+            for _ in range(3):
+                async with aclosing(client.chat_stream(hello(max_tokens=8))) as events:
+                    answers.append("".join([e.text async for e in events if isinstance(e, TextDelta)]))
+            me = await client.me()
+    assert all(answers), answers
+    assert "username" in me
+    assert len(accepted) == 1, "the TLS connection was not reused"
+
+
+async def test_an_untrusted_certificate_is_refused(sim: SimProcess, tmp_path: Path) -> None:
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(server_tls)
+    async with serving(_tls_front(sim), tls=server_tls) as (port, _):
+        settings = sim_settings(sim, tmp_path, api_base=f"https://127.0.0.1:{port}/v1", max_retries=0)
+        async with ChutesClient(settings) as client:
+            with pytest.raises(ChutesError) as caught:
+                await client.chat(hello(max_tokens=4))
+    assert caught.value.code == "network"
+
+
+async def test_a_server_that_never_answers_is_a_read_timeout(sim: SimProcess, tmp_path: Path) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        await anyio.sleep(30)
+
+    async with serving(silent) as (port, _), build_http_client(sim_settings(sim, tmp_path)) as http:
+        started = anyio.current_time()
+        with pytest.raises(httpx2.ReadTimeout):
+            await http.get(f"http://127.0.0.1:{port}/", timeout=httpx2.Timeout(5, read=0.3))
+    assert anyio.current_time() - started < 3
+
+
+async def test_a_refused_connection_is_a_typed_network_error(sim: SimProcess, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings = sim_settings(sim, tmp_path, api_base=f"http://127.0.0.1:{closed_port}/v1", max_retries=0)
+    async with ChutesClient(settings) as client:
+        with pytest.raises(ChutesError) as caught:
+            await client.chat(hello(max_tokens=4))
+    assert caught.value.code == "network"
+    assert "ConnectError" in caught.value.message
+
+
+async def test_a_body_larger_than_the_read_buffer_arrives_whole(sim: SimProcess, tmp_path: Path) -> None:
+    # 8 MiB sent at once: reading pauses and resumes on the way (the buffer holds at most 1 MiB).
+    body = bytes(range(256)) * (8 * 4096)
+
+    async def big(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+
+    async with serving(big) as (port, _), build_http_client(sim_settings(sim, tmp_path)) as http:
+        with anyio.fail_after(10):  # a reader that never resumes would wait forever
+            async with http.stream("GET", f"http://127.0.0.1:{port}/") as response:
+                await anyio.sleep(0.2)  # let it all arrive before reading any
+                received = await response.aread()
+    assert received == body
