@@ -258,17 +258,15 @@ async def test_access_logs_are_json_with_ids_tool_model_cost_and_no_secret(
         lines = list(server.log_lines)
     assert not result.is_error
     records = [json.loads(line) for line in lines if line.startswith("{")]
-    calls = [r for r in records if r.get("event") == "tool.call" and r.get("tool") == "chat"]
-    requests = [r for r in records if r.get("event") == "http.request" and r.get("request_id") == "trace-42"]
-    assert calls
-    assert calls[0]["request_id"] == "trace-42"
-    assert calls[0]["status"] == "ok"
-    assert calls[0]["model"] == "zai-org/GLM-4.7-TEE"
-    assert calls[0]["cost_usd"] > 0
-    assert calls[0]["latency_ms"] > 0
-    assert requests
-    assert requests[0]["status"] == 200
-    # One line per tool call, not one more per upstream request from the HTTP library.
+    # One line for the request, the tool call's fields included.
+    (line,) = [r for r in records if r.get("tool") == "chat"]
+    assert (line["event"], line["request_id"]) == ("http.request", "trace-42")
+    assert (line["method"], line["path"], line["status"]) == ("POST", "/mcp", 200)
+    assert (line["tool"], line["outcome"], line["model"]) == ("chat", "ok", "zai-org/GLM-4.7-TEE")
+    assert line["cost_usd"] > 0
+    assert line["latency_ms"] > 0
+    assert not [r for r in records if r.get("event") == "tool.call"]
+    # Not one more per upstream request from the HTTP library.
     assert not [r for r in records if r.get("logger") in ("httpx2", "httpcore2")]
     text = "".join(lines)
     assert TOKEN not in text

@@ -292,6 +292,34 @@ def test_messages_larger_than_a_pipe_buffer_cross_whole(sim: SimProcess, tmp_pat
     assert_only_jsonrpc(server.stdout, server.requests)
 
 
+MODEL_WITHOUT_THINKING = "Qwen/Qwen3-235B-A22B-Instruct-2507-TEE"
+
+
+def test_each_tool_call_gets_a_log_line_on_stderr_at_info(sim: SimProcess, tmp_path: Path) -> None:
+    server = RawServer(server_env(sim, tmp_path, CHUTES_LOG_LEVEL="INFO", CHUTES_LOG_FORMAT="json"))
+    try:
+        initialize_legacy(server)
+        answer = server.request(
+            "tools/call",
+            {"name": "chat", "arguments": {"prompt": "hi", "model": MODEL_WITHOUT_THINKING, "max_tokens": 8}},
+        )
+        refused = server.request(
+            "tools/call", {"name": "chat", "arguments": {"prompt": "hi", "model": "no/such"}}
+        )
+    finally:
+        code = server.close()
+    assert code == 0, server.stderr.decode(errors="replace")
+    assert answer["result"]["isError"] is False, answer
+    assert refused["result"]["isError"] is True, refused
+    records = [json.loads(line) for line in server.stderr.splitlines() if line.startswith(b"{")]
+    ok, failed = [r for r in records if r.get("event") == "tool.call"]
+    assert (ok["tool"], ok["outcome"], ok["model"]) == ("chat", "ok", MODEL_WITHOUT_THINKING)
+    assert ok["cost_usd"] > 0
+    assert ok["latency_ms"] > 0
+    assert (failed["outcome"], failed["code"]) == ("error", "model_not_found")
+    assert_only_jsonrpc(server.stdout, server.requests)
+
+
 def test_a_terminal_on_stdin_is_served_too(sim: SimProcess, tmp_path: Path) -> None:
     """Not a pipe (a person trying the server by hand): the SDK's own stdio transport serves."""
     server = RawServer(server_env(sim, tmp_path), terminal=True)

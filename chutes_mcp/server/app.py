@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from chutes_mcp import __version__, log
 from chutes_mcp.config import Settings
-from chutes_mcp.server.access_log import REQUEST_ID_HEADER, access_log, request_headers
+from chutes_mcp.server.access_log import access_log, tool_call_fields
 from chutes_mcp.server.completions import register_completions
 from chutes_mcp.server.errors import INVALID_ARGUMENTS, error_payload, error_result
 from chutes_mcp.server.instructions import INSTRUCTIONS
@@ -75,28 +75,30 @@ def _request_guard(accepted: dict[str, frozenset[str]], prompts: Sequence[Prompt
         started = time.perf_counter()
         result = await call_next(ctx)
         if log.enabled(logging.INFO):  # not at stdio's default, WARNING: the line would be dropped
-            _tool_access_log(ctx, name, result, started)
+            _log_tool_call(ctx, name, result, started)
         return result
 
     return guard
 
 
-def _tool_access_log(
+def _log_tool_call(
     ctx: ServerRequestContext[Any, Any], name: str, result: HandlerResult, started: float
 ) -> None:
-    """One log line per tool call: what ran, on which model, how it ended, how long, what it cost."""
-    fields: dict[str, Any] = {"tool": name, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
-    request_id = (request_headers(ctx.request) or {}).get(REQUEST_ID_HEADER)
-    if request_id:
-        fields["request_id"] = request_id
+    """What ran, how it ended, on which model, at what cost: on the HTTP request's own log line, or
+    (over stdio) on a line of its own with its latency."""
+    fields: dict[str, Any] = {"tool": name}
     if isinstance(result, dict):
         structured = result.get("structuredContent") or {}
-        fields["status"] = "error" if result.get("isError") else "ok"
+        fields["outcome"] = "error" if result.get("isError") else "ok"
         fields["model"] = structured.get("model_used") or structured.get("model")
         fields["cost_usd"] = structured.get("cost_usd")
         if result.get("isError"):
             fields["code"] = _error_code(result)
-    access_log.info("tool.call", **fields)
+    request_fields = tool_call_fields(ctx.request)
+    if request_fields is not None:
+        request_fields.update(fields)
+        return
+    access_log.info("tool.call", **fields, latency_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
 def _error_code(result: dict[str, Any]) -> str | None:

@@ -26,7 +26,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chutes_mcp.config import is_loopback_host
-from chutes_mcp.server.access_log import REQUEST_ID_HEADER, access_log
+from chutes_mcp.server.access_log import REQUEST_ID_HEADER, TOOL_CALL_SCOPE_KEY, access_log
 
 KeySource = Literal["server", "request"]
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # chat with a few images; the SDK's default is 4 MiB
@@ -105,7 +105,8 @@ def auth_settings(options: HttpOptions) -> AuthSettings:
 
 
 class AccessLog:
-    """One JSON line per HTTP request: request id, method, path, status, latency. Never headers."""
+    """One line per HTTP request: request id, method, path, status, latency, and for a tool call the
+    tool, its outcome, model and cost. Never headers."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -114,15 +115,13 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # A caller's (or a proxy's) request id is kept, so one id follows a call through the logs;
-        # the tool-call log line reads it from the request.
+        # A caller's (or a proxy's) request id is kept, so one id follows a call through the logs.
         given = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         request_id = given[:64] if given.isprintable() and given else uuid.uuid4().hex[:16]
+        tool_call: dict[str, Any] = {}
+        scope = {**scope, TOOL_CALL_SCOPE_KEY: tool_call}
         if not given:
-            scope = {
-                **scope,
-                "headers": [*scope["headers"], (REQUEST_ID_HEADER.encode(), request_id.encode())],
-            }
+            scope["headers"] = [*scope["headers"], (REQUEST_ID_HEADER.encode(), request_id.encode())]
         started = time.perf_counter()
         status = 500
 
@@ -146,6 +145,7 @@ class AccessLog:
                 path=scope["path"],
                 status=status,
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                **tool_call,
             )
 
 
