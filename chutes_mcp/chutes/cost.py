@@ -1,18 +1,20 @@
 """What a call cost, in USD, from its token usage and the model's catalog prices.
 
 Chutes bills `prompt·in − cached·in·discount + completion·out` per million tokens, which is the same as
-charging cached prompt tokens at the catalog's cache-read price. Decimal arithmetic keeps the
-result exact for the 2-decimal prices Chutes publishes.
+charging cached prompt tokens at the catalog's cache-read price. The sum is taken in integers, with
+prices in billionths of a USD per million tokens, so it is exact for any price of up to 9 decimals
+(Chutes publishes 2); one division then gives the nearest float. `decimal` would be exact too, but its
+first use in each request runs cold code: 20 µs in the server against 2 µs in a loop.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from chutes_mcp.chutes.types import Usage
 
-_PER_MILLION = Decimal(1_000_000)
+_NANO = 1_000_000_000
+_PER_MILLION = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +27,16 @@ class TokenPrices:
     """None: cached tokens cost the full prompt price."""
 
 
+def _nano(price: float) -> int:
+    return round(price * _NANO)
+
+
 def cost_usd(usage: Usage, prices: TokenPrices) -> float:
     cached = min(usage.cached_tokens, usage.prompt_tokens)
     cache_price = prices.prompt if prices.cache_read is None else prices.cache_read
     total = (
-        Decimal(usage.prompt_tokens - cached) * Decimal(str(prices.prompt))
-        + Decimal(cached) * Decimal(str(cache_price))
-        + Decimal(usage.completion_tokens) * Decimal(str(prices.completion))
-    ) / _PER_MILLION
-    return float(total)
+        (usage.prompt_tokens - cached) * _nano(prices.prompt)
+        + cached * _nano(cache_price)
+        + usage.completion_tokens * _nano(prices.completion)
+    )
+    return total / (_NANO * _PER_MILLION)

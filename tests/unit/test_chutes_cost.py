@@ -19,6 +19,13 @@ GLM = TokenPrices(prompt=0.38, completion=1.7, cache_read=0.19)
         (Usage(prompt_tokens=10, completion_tokens=0, cached_tokens=50), GLM, 0.0000019),  # cached capped
         (Usage(prompt_tokens=1000, completion_tokens=0, cached_tokens=1000), TokenPrices(0.1, 0.2), 0.0001),
         (Usage(), GLM, 0.0),
+        # Prices whose float products are not exact: 3 * 0.1 is 0.30000000000000004 in floats.
+        (Usage(prompt_tokens=3, completion_tokens=7), TokenPrices(0.1, 0.7), 0.0000052),
+        (
+            Usage(prompt_tokens=123_456_789, completion_tokens=0),
+            TokenPrices(0.123456789, 0),
+            15.241578750190522,
+        ),
     ],
 )
 def test_cost_is_exact(usage: Usage, prices: TokenPrices, expected: float) -> None:
