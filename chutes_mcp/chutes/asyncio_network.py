@@ -39,6 +39,9 @@ _TRANSPORT_INFO = {
 
 
 class _Protocol(asyncio.Protocol):
+    transport: asyncio.Transport
+    """The connection's transport; after a TLS upgrade, the TLS one."""
+
     def __init__(self) -> None:
         self.chunks: deque[bytes] = deque()
         self.buffered = 0
@@ -48,7 +51,6 @@ class _Protocol(asyncio.Protocol):
         self.writing_paused = False
         self.reader: asyncio.Future[None] | None = None
         self.writer: asyncio.Future[None] | None = None
-        self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -57,7 +59,7 @@ class _Protocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.chunks.append(data)
         self.buffered += len(data)
-        if self.buffered > _HIGH_WATER_BYTES and self.transport is not None:
+        if self.buffered > _HIGH_WATER_BYTES:
             self.transport.pause_reading()
             self.reading_paused = True
         _wake(self.reader)
@@ -86,7 +88,7 @@ class _Protocol(asyncio.Protocol):
             self.chunks.appendleft(data[max_bytes:])
             data = data[:max_bytes]
         self.buffered -= len(data)
-        if self.reading_paused and self.buffered <= _HIGH_WATER_BYTES // 2 and self.transport is not None:
+        if self.reading_paused and self.buffered <= _HIGH_WATER_BYTES // 2:
             self.transport.resume_reading()
             self.reading_paused = False
         return data
@@ -114,8 +116,7 @@ async def _wait(waiter: asyncio.Future[None], limit_s: float | None, error: type
 
 
 class AsyncioStream(httpcore2.AsyncNetworkStream):
-    def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
-        self._transport = transport
+    def __init__(self, protocol: _Protocol) -> None:
         self._protocol = protocol
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
@@ -136,9 +137,9 @@ class AsyncioStream(httpcore2.AsyncNetworkStream):
         if not buffer:
             return
         protocol = self._protocol
-        if self._transport.is_closing():
+        if protocol.transport.is_closing():
             raise httpcore2.WriteError(str(protocol.error or "the connection is closed"))
-        self._transport.write(buffer)
+        protocol.transport.write(buffer)
         if protocol.writing_paused:
             protocol.writer = asyncio.get_running_loop().create_future()
             try:
@@ -149,29 +150,30 @@ class AsyncioStream(httpcore2.AsyncNetworkStream):
                 raise httpcore2.WriteError(str(protocol.error))
 
     async def aclose(self) -> None:
-        self._transport.close()
+        self._protocol.transport.close()
 
     async def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore2.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
+        protocol = self._protocol
         try:
             # anyio's scope, not asyncio's timeout: it cooperates with the caller's cancel scopes.
             with anyio.fail_after(timeout):
                 transport = await loop.start_tls(
-                    self._transport, self._protocol, ssl_context, server_hostname=server_hostname
+                    protocol.transport, protocol, ssl_context, server_hostname=server_hostname
                 )
         except TimeoutError:
-            self._transport.close()
+            protocol.transport.close()
             raise httpcore2.ConnectTimeout("TLS handshake timed out") from None
         except (OSError, ssl.SSLError) as exc:
-            self._transport.close()
+            protocol.transport.close()
             raise httpcore2.ConnectError(str(exc)) from exc
         if transport is None:  # the connection closed during the handshake
             raise httpcore2.ConnectError("the connection closed during the TLS handshake")
         assert isinstance(transport, asyncio.Transport)
-        self._protocol.transport = transport
-        return AsyncioStream(transport, self._protocol)
+        protocol.transport = transport
+        return AsyncioStream(protocol)
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
@@ -180,7 +182,7 @@ class AsyncioStream(httpcore2.AsyncNetworkStream):
             # that arrived meanwhile has been seen.
             return bool(self._protocol.chunks) or self._protocol.eof
         key = _TRANSPORT_INFO.get(info)
-        return None if key is None else self._transport.get_extra_info(key)
+        return None if key is None else self._protocol.transport.get_extra_info(key)
 
 
 class AsyncioBackend(httpcore2.AsyncNetworkBackend):
@@ -205,7 +207,7 @@ class AsyncioBackend(httpcore2.AsyncNetworkBackend):
         sock = transport.get_extra_info("socket")
         for option in socket_options or ():
             sock.setsockopt(*option)
-        return AsyncioStream(transport, protocol)
+        return AsyncioStream(protocol)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
