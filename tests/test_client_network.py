@@ -132,6 +132,28 @@ async def test_a_refused_connection_is_a_typed_network_error(sim: SimProcess, tm
     assert "ConnectError" in caught.value.message
 
 
+async def test_a_connection_the_server_closed_while_idle_is_not_reused(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    # Servers close idle keep-alive connections (Chutes' load balancers too); the next request must
+    # notice and open a new one, not fail on the dead one.
+    async def answer_once_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await anyio.sleep(0.05)
+
+    async with (
+        serving(answer_once_then_close) as (port, accepted),
+        build_http_client(sim_settings(sim, tmp_path)) as http,
+    ):
+        first = await http.get(f"http://127.0.0.1:{port}/")
+        await anyio.sleep(0.3)
+        second = await http.get(f"http://127.0.0.1:{port}/")
+    assert (first.text, second.text) == ("ok", "ok")
+    assert len(accepted) == 2
+
+
 async def test_a_body_larger_than_the_read_buffer_arrives_whole(sim: SimProcess, tmp_path: Path) -> None:
     # 8 MiB sent at once: reading pauses and resumes on the way (the buffer holds at most 1 MiB).
     body = bytes(range(256)) * (8 * 4096)
