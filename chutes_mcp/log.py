@@ -59,8 +59,8 @@ def configure(level: str = "INFO", fmt: LogFormat = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [_handler]
     root.setLevel(numeric)
-    # httpx2 logs each request at INFO; below DEBUG that repeats what the access log's tool.call line
-    # says, once more per upstream call. At DEBUG our own chutes.http line carries it with the invocation id.
+    # httpx2 logs each request at INFO; below DEBUG that repeats what the access log's line for the tool
+    # call says, once more per upstream call. At DEBUG our own chutes.http line carries it with the invocation id.
     quiet = numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
     for name in ("httpx2", "httpcore2"):
         logging.getLogger(name).setLevel(quiet)
@@ -114,7 +114,7 @@ def _console_line(_logger: Any, _method: str, event: MutableMapping[str, Any]) -
     """`time [level] event key=value ...`: the layout of structlog's `ConsoleRenderer` without colours.
 
     Hand-written because that renderer's column formatters take ~20 µs a line, and every tool call logs
-    a line (two over HTTP); this takes a quarter of that for the same text.
+    a line; this takes a quarter of that for the same text.
     """
     parts = [str(event.pop("timestamp"))] if "timestamp" in event else []
     if "level" in event:

@@ -20,6 +20,8 @@ from chutes_mcp.sim.identity import demo_api_key
 # most hosts still speak. Every end-to-end test runs in both.
 ERAS: tuple[Literal["auto", "legacy"], ...] = ("auto", "legacy")
 API_KEY = demo_api_key()
+# A TEE model of the snapshot that answers without reasoning first, so a few tokens make an answer.
+INSTRUCT_TEE_MODEL = "Qwen/Qwen3-235B-A22B-Instruct-2507-TEE"
 
 
 def server_env(sim: SimProcess, cache_dir: Path, **extra: str) -> dict[str, str]:

@@ -13,14 +13,13 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp_support import ERAS, error_of, mcp_session, text_of
+from mcp_support import ERAS, INSTRUCT_TEE_MODEL, error_of, mcp_session, text_of
 from sim_process import SimProcess
 
 pytestmark = pytest.mark.anyio
 
 PLAIN = "unsloth/Mistral-Nemo-Instruct-2407"  # no TEE, no reasoning
 TEE_MODEL = "deepseek-ai/DeepSeek-V3-0324-TEE"  # TEE, no reasoning
-TEE_BACKUP = "Qwen/Qwen3-235B-A22B-Instruct-2507-TEE"
 THINKER = "zai-org/GLM-4.7-TEE"  # thinks by default
 TINY_PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 WEATHER_TOOLS = [
@@ -240,14 +239,14 @@ async def test_fallback_list(sim: SimProcess, tmp_path: Path, mode: str) -> None
     queue_faults(sim, "503", model=TEE_MODEL)
     out = structured(
         await call_chat(
-            sim, tmp_path, mode, {"prompt": "hello", "model": TEE_MODEL, "fallbacks": [TEE_BACKUP]}
+            sim, tmp_path, mode, {"prompt": "hello", "model": TEE_MODEL, "fallbacks": [INSTRUCT_TEE_MODEL]}
         )
     )
     assert [(a["model"], a["outcome"], a["status"]) for a in out["attempts"]] == [
         (TEE_MODEL, "model_unavailable", 503),
-        (TEE_BACKUP, "ok", 200),
+        (INSTRUCT_TEE_MODEL, "ok", 200),
     ]
-    assert out["model_used"] == TEE_BACKUP
+    assert out["model_used"] == INSTRUCT_TEE_MODEL
     assert out["model_requested"] == TEE_MODEL
 
 

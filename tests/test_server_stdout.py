@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from mcp_support import server_env
+from mcp_support import INSTRUCT_TEE_MODEL, server_env
 from sim_process import SimProcess
 
 # A guard against a hung server, not a timing assertion: a healthy answer takes well under a second.
@@ -292,16 +292,13 @@ def test_messages_larger_than_a_pipe_buffer_cross_whole(sim: SimProcess, tmp_pat
     assert_only_jsonrpc(server.stdout, server.requests)
 
 
-MODEL_WITHOUT_THINKING = "Qwen/Qwen3-235B-A22B-Instruct-2507-TEE"
-
-
 def test_each_tool_call_gets_a_log_line_on_stderr_at_info(sim: SimProcess, tmp_path: Path) -> None:
     server = RawServer(server_env(sim, tmp_path, CHUTES_LOG_LEVEL="INFO", CHUTES_LOG_FORMAT="json"))
     try:
         initialize_legacy(server)
         answer = server.request(
             "tools/call",
-            {"name": "chat", "arguments": {"prompt": "hi", "model": MODEL_WITHOUT_THINKING, "max_tokens": 8}},
+            {"name": "chat", "arguments": {"prompt": "hi", "model": INSTRUCT_TEE_MODEL, "max_tokens": 8}},
         )
         refused = server.request(
             "tools/call", {"name": "chat", "arguments": {"prompt": "hi", "model": "no/such"}}
@@ -313,7 +310,7 @@ def test_each_tool_call_gets_a_log_line_on_stderr_at_info(sim: SimProcess, tmp_p
     assert refused["result"]["isError"] is True, refused
     records = [json.loads(line) for line in server.stderr.splitlines() if line.startswith(b"{")]
     ok, failed = [r for r in records if r.get("event") == "tool.call"]
-    assert (ok["tool"], ok["outcome"], ok["model"]) == ("chat", "ok", MODEL_WITHOUT_THINKING)
+    assert (ok["tool"], ok["outcome"], ok["model"]) == ("chat", "ok", INSTRUCT_TEE_MODEL)
     assert ok["cost_usd"] > 0
     assert ok["latency_ms"] > 0
     assert (failed["outcome"], failed["code"]) == ("error", "model_not_found")
