@@ -97,15 +97,35 @@ async def test_https_streams_chat_over_one_kept_alive_tls_connection(
     assert len(accepted) == 1, "the TLS connection was not reused"
 
 
+async def chat_failure(sim: SimProcess, tmp_path: Path, api_base: str) -> ChutesError:
+    """The error of one chat call to `api_base`, tried once."""
+    settings = sim_settings(sim, tmp_path, api_base=api_base, max_retries=0)
+    async with ChutesClient(settings) as client:
+        with pytest.raises(ChutesError) as caught:
+            await client.chat(hello(max_tokens=4))
+    return caught.value
+
+
 async def test_an_untrusted_certificate_is_refused(sim: SimProcess, tmp_path: Path) -> None:
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     trustme.CA().issue_cert("127.0.0.1").configure_cert(server_tls)
     async with serving(_tls_front(sim), tls=server_tls) as (port, _):
-        settings = sim_settings(sim, tmp_path, api_base=f"https://127.0.0.1:{port}/v1", max_retries=0)
-        async with ChutesClient(settings) as client:
-            with pytest.raises(ChutesError) as caught:
-                await client.chat(hello(max_tokens=4))
-    assert caught.value.code == "network"
+        error = await chat_failure(sim, tmp_path, f"https://127.0.0.1:{port}/v1")
+    assert error.code == "network"
+    assert "certificate not trusted" in error.message
+    assert "SSL_CERT_FILE" in error.hint
+    assert error.retryable is False, "a certificate that is not trusted will not be trusted on retry"
+
+
+async def test_https_to_a_plain_http_port_says_the_tls_handshake_failed(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    plain = urlsplit(sim.url)
+    error = await chat_failure(sim, tmp_path, f"https://{plain.hostname}:{plain.port}/v1")
+    assert error.code == "network"
+    assert "TLS handshake failed" in error.message
+    assert "scheme and port" in error.hint
+    assert error.retryable is False
 
 
 async def test_a_server_that_never_answers_is_a_read_timeout(sim: SimProcess, tmp_path: Path) -> None:
@@ -124,12 +144,11 @@ async def test_a_refused_connection_is_a_typed_network_error(sim: SimProcess, tm
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    settings = sim_settings(sim, tmp_path, api_base=f"http://127.0.0.1:{closed_port}/v1", max_retries=0)
-    async with ChutesClient(settings) as client:
-        with pytest.raises(ChutesError) as caught:
-            await client.chat(hello(max_tokens=4))
-    assert caught.value.code == "network"
-    assert "ConnectError" in caught.value.message
+    error = await chat_failure(sim, tmp_path, f"http://127.0.0.1:{closed_port}/v1")
+    assert error.code == "network"
+    assert "ConnectError calling 127.0.0.1: connection refused" in error.message
+    assert "Nothing accepts connections there" in error.hint
+    assert error.retryable is True
 
 
 async def test_a_connection_the_server_closed_while_idle_is_not_reused(

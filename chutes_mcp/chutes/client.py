@@ -132,9 +132,7 @@ class _LiveStream:
                 ) from None
             except httpx2.TransportError as exc:
                 raise self._fail(
-                    NetworkError(
-                        f"the stream broke off: {type(exc).__name__}", invocation_id=self.invocation_id
-                    )
+                    NetworkError.from_transport(exc, "reading the stream", invocation_id=self.invocation_id)
                 ) from None
             except MalformedStreamError as exc:
                 raise self._fail(
@@ -252,7 +250,7 @@ class ChutesClient:
         except httpx2.TimeoutException as exc:
             raise ChutesTimeoutError(f"{type(exc).__name__} calling {request.url.host}") from None
         except httpx2.TransportError as exc:
-            raise NetworkError(f"{type(exc).__name__} calling {request.url.host}") from None
+            raise NetworkError.from_transport(exc, f"calling {request.url.host}") from None
         except InsecureCredentialError as exc:
             raise BadRequestError(str(exc), hint="Use an https:// base URL.") from None
         if enabled(logging.DEBUG):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import socket
+import ssl
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -183,6 +185,55 @@ class NetworkError(ChutesError):
     code = "network"
     default_hint = "Could not reach Chutes; check the network, proxy settings and the base URLs."
     default_retryable = True
+
+    @classmethod
+    def from_transport(
+        cls, exc: BaseException, doing: str, *, invocation_id: str | None = None
+    ) -> NetworkError:
+        """`exc`'s type, what failed, and why in the words of the socket or TLS layer underneath.
+
+        httpx2 keeps only a summary; the reason ("certificate verify failed", "connection refused")
+        is on the exceptions it was raised from. A certificate or TLS failure is a setup problem, so
+        it is not retried and its hint says how to trust a proxy's CA.
+        """
+        cause = _innermost_cause(exc)
+        reason, hint, retryable = _network_reason(cause)
+        return cls(
+            f"{type(exc).__name__} {doing}: {reason}",
+            hint=hint,
+            retryable=retryable,
+            invocation_id=invocation_id,
+        )
+
+
+_CERTIFICATE_HINT = (
+    "The server's TLS certificate is not trusted. If a proxy or firewall inspects HTTPS, point "
+    "SSL_CERT_FILE (or SSL_CERT_DIR) at its CA certificate in PEM; otherwise check the base URL."
+)
+_TLS_HINT = "The TLS handshake failed; check that the base URL's scheme and port are right (https:// needs a TLS port)."
+_REFUSED_HINT = "Nothing accepts connections there; check the base URL and that the service is up."
+_DNS_HINT = "The host name does not resolve; check the base URL and this machine's DNS."
+
+
+def _innermost_cause(exc: BaseException) -> BaseException:
+    seen = {id(exc)}
+    while (nxt := exc.__cause__ or exc.__context__) is not None and id(nxt) not in seen:
+        seen.add(id(nxt))
+        exc = nxt
+    return exc
+
+
+def _network_reason(cause: BaseException) -> tuple[str, str | None, bool]:
+    """A short reason, a hint (None: the default one), and whether trying again may help."""
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return f"certificate not trusted ({cause.verify_message})", _CERTIFICATE_HINT, False
+    if isinstance(cause, ssl.SSLError):
+        return f"TLS handshake failed ({cause.reason or cause})", _TLS_HINT, False
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused", _REFUSED_HINT, True
+    if isinstance(cause, socket.gaierror):
+        return f"host name not resolved ({cause.strerror})", _DNS_HINT, True
+    return str(cause) or type(cause).__name__, None, True
 
 
 class CallCancelledError(ChutesError):

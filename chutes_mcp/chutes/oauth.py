@@ -227,7 +227,7 @@ class OAuthClient:
         try:
             response = await self._http.post(f"{self.app.idp_base}/{endpoint}", data=form)
         except httpx2.TransportError as exc:
-            raise NetworkError(f"cannot reach the Chutes IdP: {type(exc).__name__}") from None
+            raise NetworkError.from_transport(exc, "calling the Chutes IdP") from None
         if response.status_code >= 400:
             error = error_from_response(response.status_code, response.content, response.headers)
             if response.status_code == 400:  # RFC 6749: invalid_grant, invalid_client, …

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
+import httpx2
 import pytest
 
-from chutes_mcp.chutes.errors import error_from_response, error_from_stream_line, parse_error_body, redact
+from chutes_mcp.chutes.errors import (
+    NetworkError,
+    error_from_response,
+    error_from_stream_line,
+    parse_error_body,
+    redact,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "chutes-live-2026-02-18"
 API_KEY = "cpk_" + "a" * 32 + "." + "b" * 32 + "." + "C" * 32
@@ -120,3 +128,23 @@ def test_stream_error_line() -> None:
     assert "boom" in error.message
     coded = error_from_stream_line({"error": {"message": "over", "code": 429}}, invocation_id=None)
     assert coded.code == "rate_limited"
+
+
+def test_an_unresolvable_host_is_named_as_such() -> None:
+    """The real chain: httpx2's error, raised from httpcore2's, raised from the resolver's."""
+    try:
+        try:
+            try:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            except OSError as exc:
+                raise httpx2.ConnectError(str(exc)) from exc
+        except httpx2.ConnectError as exc:
+            raise httpx2.ConnectError("summary") from exc
+    except httpx2.ConnectError as exc:
+        error = NetworkError.from_transport(exc, "calling llm.chutes.ai")
+    assert (
+        error.message
+        == "ConnectError calling llm.chutes.ai: host name not resolved (Name or service not known)"
+    )
+    assert "DNS" in error.hint
+    assert error.retryable is True
