@@ -61,13 +61,21 @@ def _credential(settings: Settings) -> Check:
 async def _reachable(http: httpx2.AsyncClient, name: str, url: str) -> Check:
     import httpx2
 
+    from chutes_mcp.chutes.errors import NetworkError
+
     # Any HTTP answer proves the host is there; which status depends on the path, so it is not judged.
     try:
         response = await http.get(url)
-    except httpx2.HTTPError as exc:
+    except httpx2.TimeoutException as exc:
         return Check(
-            name, False, f"{url} did not answer: {type(exc).__name__}", "check the URL and the network"
+            name,
+            False,
+            f"{url} did not answer in time: {type(exc).__name__}",
+            "check the URL and the network",
         )
+    except httpx2.HTTPError as exc:
+        error = NetworkError.from_transport(exc, f"fetching {url}")
+        return Check(name, False, error.message, error.hint)
     return Check(name, True, f"{url} answered (HTTP {response.status_code})")
 
 
