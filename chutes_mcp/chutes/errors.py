@@ -210,16 +210,22 @@ _CERTIFICATE_HINT = (
     "The server's TLS certificate is not trusted. If a proxy or firewall inspects HTTPS, point "
     "SSL_CERT_FILE (or SSL_CERT_DIR) at its CA certificate in PEM; otherwise check the base URL."
 )
-_TLS_HINT = "The TLS handshake failed; check that the base URL's scheme and port are right (https:// needs a TLS port)."
+_TLS_HINT = (
+    "The TLS handshake failed; check that the base URL's scheme and port are right "
+    "(https:// needs a TLS port)."
+)
 _REFUSED_HINT = "Nothing accepts connections there; check the base URL and that the service is up."
 _DNS_HINT = "The host name does not resolve; check the base URL and this machine's DNS."
 
 
 def _innermost_cause(exc: BaseException) -> BaseException:
+    """The end of the chain of causes. `__context__` is followed too: httpcore2's pool re-raises a
+    connection's error `from None`, which erases the `__cause__` set where it was raised, and leaves
+    the socket's or TLS layer's error only on `__context__`."""
     seen = {id(exc)}
-    while (nxt := exc.__cause__ or exc.__context__) is not None and id(nxt) not in seen:
-        seen.add(id(nxt))
-        exc = nxt
+    while (cause := exc.__cause__ or exc.__context__) is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        exc = cause
     return exc
 
 
