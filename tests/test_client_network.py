@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +15,7 @@ import httpx2
 import pytest
 import trustme
 from client_support import hello, sim_settings
+from raw_server import Handler, serving
 from sim_process import SimProcess
 
 from chutes_mcp.chutes.asyncio_network import AsyncioStream
@@ -25,27 +25,6 @@ from chutes_mcp.chutes.http import build_http_client
 from chutes_mcp.chutes.types import TextDelta
 
 pytestmark = pytest.mark.anyio
-
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-@asynccontextmanager
-async def serving(
-    handler: Handler, tls: ssl.SSLContext | None = None
-) -> AsyncIterator[tuple[int, list[int]]]:
-    """A server on a loopback port; yields the port and a list that counts accepted connections."""
-    accepted: list[int] = []
-
-    async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(1)
-        try:
-            await handler(reader, writer)
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(counted, "127.0.0.1", 0, ssl=tls)
-    async with server:
-        yield server.sockets[0].getsockname()[1], accepted
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

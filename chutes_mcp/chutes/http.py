@@ -63,7 +63,8 @@ class _DeferredTransport(httpx2.AsyncBaseTransport):
 
 
 def _on_asyncio_network(build: Callable[[], httpx2.AsyncBaseTransport]) -> httpx2.AsyncBaseTransport:
-    """httpx2's direct transport, its connections made by `asyncio_network` instead of through anyio.
+    """httpx2's direct transport, its connections made by `asyncio_network` instead of through anyio,
+    speaking HTTP/1.1 through `httptools_http11` instead of h11.
 
     httpx2 takes no network backend, so the one of the pool it built is replaced before its first
     connection. A proxy's pool keeps httpcore2's own backend: proxies are rare here, and their
@@ -72,11 +73,14 @@ def _on_asyncio_network(build: Callable[[], httpx2.AsyncBaseTransport]) -> httpx
     import httpcore2
 
     from chutes_mcp.chutes.asyncio_network import AsyncioBackend
+    from chutes_mcp.chutes.httptools_http11 import HttptoolsConnectionPool
 
     transport = build()
     pool = getattr(transport, "_pool", None)
     if type(pool) is httpcore2.AsyncConnectionPool:
         pool._network_backend = AsyncioBackend()
+        # The subclass only changes how the pool makes a connection; its state stays as httpx2 built it.
+        pool.__class__ = HttptoolsConnectionPool
     return transport
 
 

@@ -1,0 +1,207 @@
+"""The shared pool's HTTP/1.1 (`chutes/httptools_http11.py`) at its edges: framing, interim responses,
+malformed or cut-off answers, keep-alive. Every other client test runs through it too, on the
+simulator's chunked streams and JSON bodies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from client_support import sim_settings
+from raw_server import serving
+from sim_process import SimProcess
+
+from chutes_mcp.chutes.http import build_http_client
+from chutes_mcp.chutes.httptools_http11 import HttptoolsHTTP11Connection
+
+pytestmark = pytest.mark.anyio
+
+
+def answering(*responses: bytes) -> object:
+    """A server that answers the requests on a connection, in turn, with the bytes given; it closes the
+    connection after the last, or when the client does."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for response in responses:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            writer.write(response)
+            await writer.drain()
+
+    return handler
+
+
+async def test_the_pool_speaks_http11_through_httptools(sim: SimProcess, tmp_path: Path) -> None:
+    async with build_http_client(sim_settings(sim, tmp_path)) as http:
+        response = await http.get(f"{sim.llm_base}/models")
+        connections = http._transport._built._pool.connections  # type: ignore[attr-defined]
+    assert response.status_code == 200
+    assert all(isinstance(c._connection, HttptoolsHTTP11Connection) for c in connections)
+
+
+async def test_keep_alive_serves_many_requests_on_one_connection(sim: SimProcess, tmp_path: Path) -> None:
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    async with (
+        serving(answering(*[ok] * 5)) as (port, accepted),
+        build_http_client(sim_settings(sim, tmp_path)) as http,
+    ):
+        bodies = [(await http.post(f"http://127.0.0.1:{port}/", content=b"x" * n)).content for n in range(5)]
+    assert bodies == [b"ok"] * 5
+    assert len(accepted) == 1
+
+
+async def test_a_body_that_runs_to_the_connections_end(sim: SimProcess, tmp_path: Path) -> None:
+    until_close = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + b"all of it" * 1000
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    async with (
+        serving(answering(until_close)) as (port, accepted),
+        build_http_client(sim_settings(sim, tmp_path)) as http,
+    ):
+        first = await http.get(f"http://127.0.0.1:{port}/")
+        async with serving(answering(ok)) as (second_port, _):
+            await http.get(f"http://127.0.0.1:{second_port}/")
+        again = await http.get(f"http://127.0.0.1:{port}/")
+    assert first.content == b"all of it" * 1000
+    assert again.content == b"all of it" * 1000
+    assert len(accepted) == 2, "a connection whose body ended with it was reused"
+
+
+async def test_interim_responses_are_skipped(sim: SimProcess, tmp_path: Path) -> None:
+    answer = (
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+        b"HTTP/1.1 201 Created\r\nContent-Length: 4\r\nX-Final: yes\r\n\r\ndone"
+    )
+    async with (
+        serving(answering(answer)) as (port, _),
+        build_http_client(sim_settings(sim, tmp_path)) as http,
+    ):
+        response = await http.post(f"http://127.0.0.1:{port}/", content=b"{}")
+    assert (response.status_code, response.content) == (201, b"done")
+    assert response.headers["x-final"] == "yes"
+    assert "link" not in response.headers
+
+
+async def test_a_response_cut_off_midway_is_a_protocol_error(sim: SimProcess, tmp_path: Path) -> None:
+    cut = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly some"
+    async with serving(answering(cut)) as (port, _), build_http_client(sim_settings(sim, tmp_path)) as http:
+        with pytest.raises(httpx2.RemoteProtocolError, match="without sending complete message body"):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_a_chunked_response_cut_off_midway_is_a_protocol_error(sim: SimProcess, tmp_path: Path) -> None:
+    cut = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+    pieces: list[bytes] = []
+
+    async def read_all(response: httpx2.Response) -> None:
+        async for piece in response.aiter_raw():
+            pieces.append(piece)
+
+    async with (
+        serving(answering(cut)) as (port, _),
+        build_http_client(sim_settings(sim, tmp_path)) as http,
+        http.stream("GET", f"http://127.0.0.1:{port}/") as response,
+    ):
+        with pytest.raises(httpx2.RemoteProtocolError):
+            await read_all(response)
+    assert pieces == [b"hello"], "what arrived before the cut is handed over"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"NOT HTTP AT ALL\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n", b""],
+    ids=["garbage", "bad-length", "silence"],
+)
+async def test_a_malformed_or_missing_response_is_a_protocol_error(
+    sim: SimProcess, tmp_path: Path, answer: bytes
+) -> None:
+    async with (
+        serving(answering(answer)) as (port, _),
+        build_http_client(sim_settings(sim, tmp_path)) as http,
+    ):
+        with pytest.raises(httpx2.RemoteProtocolError):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_an_oversized_response_head_is_refused(sim: SimProcess, tmp_path: Path) -> None:
+    huge = b"HTTP/1.1 200 OK\r\n" + b"X-Filler: " + b"a" * 200_000 + b"\r\n\r\n"
+    async with serving(answering(huge)) as (port, _), build_http_client(sim_settings(sim, tmp_path)) as http:
+        with pytest.raises(httpx2.RemoteProtocolError, match="larger than 100 KiB"):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_a_header_that_would_split_the_request_is_refused(sim: SimProcess, tmp_path: Path) -> None:
+    async with (
+        serving(answering()) as (port, accepted),
+        build_http_client(sim_settings(sim, tmp_path)) as http,
+    ):
+        with pytest.raises(httpx2.LocalProtocolError, match="CR, LF or NUL"):
+            await http.get(f"http://127.0.0.1:{port}/", headers={"X-Note": "a\r\nX-Injected: yes"})
+    assert len(accepted) <= 1
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+        b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n",
+    ],
+    ids=["connection-close", "http-1.0", "bytes-past-the-end"],
+)
+async def test_a_connection_that_cannot_be_reused_is_not(
+    sim: SimProcess, tmp_path: Path, closing: bytes
+) -> None:
+    async with (
+        serving(answering(closing, closing)) as (port, accepted),
+        build_http_client(sim_settings(sim, tmp_path)) as http,
+    ):
+        for _ in range(2):
+            assert (await http.get(f"http://127.0.0.1:{port}/")).content == b"ok"
+    assert len(accepted) == 2
+
+
+async def test_head_ends_at_the_head(sim: SimProcess, tmp_path: Path) -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+    async with serving(answering(head)) as (port, _), build_http_client(sim_settings(sim, tmp_path)) as http:
+        response = await http.head(f"http://127.0.0.1:{port}/")
+    assert (response.status_code, response.content) == (200, b"")
+    assert response.headers["content-length"] == "1000"
+
+
+async def test_a_streamed_request_body_goes_out_chunked(sim: SimProcess, tmp_path: Path) -> None:
+    received: list[bytes] = []
+
+    async def echo_chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert b"transfer-encoding: chunked" in head.lower()
+        while (size := int((await reader.readuntil(b"\r\n")).strip(), 16)) > 0:
+            received.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        await reader.readexactly(2)
+        body = b"".join(received)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for piece in (b"one ", b"", b"two ", b"three"):
+            yield piece
+
+    async with serving(echo_chunked) as (port, _), build_http_client(sim_settings(sim, tmp_path)) as http:
+        response = await http.post(f"http://127.0.0.1:{port}/", content=pieces())
+    assert response.content == b"one two three"
+    assert received == [b"one ", b"two ", b"three"]
