@@ -125,7 +125,8 @@ class HttptoolsHTTP11Connection(AsyncHTTP11Connection):
     async def _send_request_body(self, request: httpcore2.Request) -> None:
         timeout = request.extensions.get("timeout", {}).get("write")
         assert isinstance(request.stream, AsyncIterable)
-        pending = self._head
+        # Taken off the connection: the head carries the credential, which need not outlive the request.
+        pending, self._head = self._head, b""
         async with safe_async_iterate(request.stream) as stream:
             async for chunk in stream:
                 if not chunk:
