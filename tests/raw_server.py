@@ -27,3 +27,28 @@ async def serving(
     server = await asyncio.start_server(counted, "127.0.0.1", 0, ssl=tls)
     async with server:
         yield server.sockets[0].getsockname()[1], accepted
+
+
+def answering(*responses: bytes) -> Handler:
+    """A server that answers the requests on a connection, in turn, with the bytes given; it closes the
+    connection after the last, or when the client does."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for response in responses:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            writer.write(response)
+            await writer.drain()
+
+    return handler

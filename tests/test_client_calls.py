@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import anyio
 import httpx2
 import pytest
 from client_support import API_KEY, MODEL, hello, sim_settings
+from raw_server import answering, serving
 from sim_process import SimProcess
 
 from chutes_mcp.chutes.client import ChutesClient
@@ -105,6 +107,33 @@ async def test_error_after_content_is_not_retried_and_keeps_the_partial_text(
     assert caught.value.retryable is False
     assert caught.value.code in ("upstream_error", "network")
     assert chat_requests(sim) == 1
+
+
+def _sse_chunk(content: str) -> bytes:
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": MODEL}
+    chunk["choices"] = [{"index": 0, "delta": {"content": content}, "finish_reason": None}]
+    return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+
+async def test_text_before_an_error_in_the_same_piece_still_reaches_the_caller(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    # A proxy may merge the upstream's chunks: here two answer chunks and the error line arrive as one.
+    events = _sse_chunk("Hel") + _sse_chunk("lo") + b'data: {"error": "Unhandled exception: boom"}\n\n'
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"%x\r\n%s\r\n0\r\n\r\n" % (len(events), events)
+    )
+    seen: list[str] = []
+    async with serving(answering(answer)) as (port, _):
+        settings = sim_settings(sim, tmp_path, api_base=f"http://127.0.0.1:{port}/v1", max_retries=0)
+        async with ChutesClient(settings) as client:
+            with pytest.raises(ChutesError) as caught:
+                await collect_text(client.chat_stream(hello(max_tokens=20)), seen)
+    assert seen == ["Hel", "lo"]
+    assert caught.value.partial_text == "Hello"
+    assert "boom" in caught.value.message
+    assert caught.value.retryable is False
 
 
 @pytest.mark.parametrize(

@@ -11,38 +11,13 @@ from pathlib import Path
 import httpx2
 import pytest
 from client_support import sim_settings
-from raw_server import serving
+from raw_server import answering, serving
 from sim_process import SimProcess
 
 from chutes_mcp.chutes.http import build_http_client
 from chutes_mcp.chutes.httptools_http11 import HttptoolsHTTP11Connection
 
 pytestmark = pytest.mark.anyio
-
-
-def answering(*responses: bytes) -> object:
-    """A server that answers the requests on a connection, in turn, with the bytes given; it closes the
-    connection after the last, or when the client does."""
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        for response in responses:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError:
-                return
-            length = next(
-                (
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                ),
-                0,
-            )
-            await reader.readexactly(length)
-            writer.write(response)
-            await writer.drain()
-
-    return handler
 
 
 async def test_the_pool_speaks_http11_through_httptools(sim: SimProcess, tmp_path: Path) -> None:

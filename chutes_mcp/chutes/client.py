@@ -110,6 +110,8 @@ class _LiveStream:
         self.started = False
         self.finished = False
         self.invocation_id = response.headers.get(INVOCATION_ID_HEADER)
+        # A failure that came in the same read as events before it: raised once those are handed over.
+        self._deferred: ChutesError | None = None
 
     def _fail(self, error: ChutesError) -> ChutesError:
         error.partial_text = "".join(self._text)
@@ -120,6 +122,9 @@ class _LiveStream:
 
     async def next_events(self) -> list[ChatEvent] | None:
         """The events of the next read(s) of the body; None once the stream ended cleanly."""
+        if self._deferred is not None:
+            error, self._deferred = self._deferred, None
+            raise error
         while not self.finished:
             items: Sequence[SSEItem | None]
             try:
@@ -168,6 +173,17 @@ class _LiveStream:
 
     def _decode(self, items: Sequence[SSEItem | None]) -> list[ChatEvent]:
         events: list[ChatEvent] = []
+        try:
+            self._decode_into(events, items)
+        except ChutesError as error:
+            if not events:
+                raise
+            # A proxy may pass several SSE events in one piece: the answer that came before the failure
+            # still reaches the caller, and the failure follows on the next read.
+            self._deferred = error
+        return events
+
+    def _decode_into(self, events: list[ChatEvent], items: Sequence[SSEItem | None]) -> None:
         for item in items:
             if isinstance(item, DoneMarker):
                 self.finished = True
@@ -190,7 +206,6 @@ class _LiveStream:
                     if isinstance(event, TextDelta):
                         self._text.append(event.text)
                     events.append(event)
-        return events
 
 
 class ChutesClient:
