@@ -62,7 +62,7 @@ class _DeferredTransport(httpx2.AsyncBaseTransport):
             await self._built.aclose()
 
 
-def _on_asyncio_network(build: Callable[[], httpx2.AsyncBaseTransport]) -> httpx2.AsyncBaseTransport:
+def _on_asyncio_and_httptools(build: Callable[[], httpx2.AsyncBaseTransport]) -> httpx2.AsyncBaseTransport:
     """httpx2's direct transport, its connections made by `asyncio_network` instead of through anyio,
     speaking HTTP/1.1 through `httptools_http11` instead of h11.
 
@@ -91,7 +91,7 @@ class _PoolClient(httpx2.AsyncClient):
 
     def _init_transport(self, *args: Any, **kwargs: Any) -> httpx2.AsyncBaseTransport:
         return _DeferredTransport(
-            partial(_on_asyncio_network, partial(super()._init_transport, *args, **kwargs))
+            partial(_on_asyncio_and_httptools, partial(super()._init_transport, *args, **kwargs))
         )
 
     def _init_proxy_transport(self, *args: Any, **kwargs: Any) -> httpx2.AsyncBaseTransport:

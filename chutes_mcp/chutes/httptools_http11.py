@@ -143,7 +143,8 @@ class HttptoolsHTTP11Connection(AsyncHTTP11Connection):
         self, request: httpcore2.Request
     ) -> tuple[bytes, int, bytes, list[tuple[bytes, bytes]], bytes]:
         timeout = request.extensions.get("timeout", {}).get("read")
-        response = self._live_response()
+        response = self._response
+        assert response is not None, "set by _send_request_headers"
         received = 0
         while not response.head_done:
             data = await self._network_stream.read(_READ_BYTES, timeout=timeout)
@@ -159,7 +160,8 @@ class HttptoolsHTTP11Connection(AsyncHTTP11Connection):
 
     async def _receive_response_body(self, request: httpcore2.Request) -> AsyncGenerator[bytes]:
         timeout = request.extensions.get("timeout", {}).get("read")
-        response = self._live_response()
+        response = self._response
+        assert response is not None, "set by _send_request_headers"
         while True:
             if response.body:
                 # Piece by piece, as h11 gives them: a chunk of a chunked body is one piece. A stream
@@ -174,7 +176,6 @@ class HttptoolsHTTP11Connection(AsyncHTTP11Connection):
                 response.feed(data)
             elif response.ends_with_connection():
                 response.complete = True
-                self._close_asked = True
             else:
                 raise httpcore2.RemoteProtocolError(
                     "peer closed connection without sending complete message body"
@@ -199,11 +200,6 @@ class HttptoolsHTTP11Connection(AsyncHTTP11Connection):
                     self._expire_at = time.monotonic() + self._keepalive_expiry
             else:
                 await self.aclose()
-
-    def _live_response(self) -> _Response:
-        if self._response is None:
-            raise httpcore2.LocalProtocolError("no request in progress on this connection")
-        return self._response
 
 
 class _HttptoolsConnection(AsyncHTTPConnection):
