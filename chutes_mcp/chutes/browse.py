@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView
+from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView, eligible
 from chutes_mcp.chutes.errors import InvalidCursorError
 from chutes_mcp.chutes.listing import CatalogSource, ModelFilter
 from chutes_mcp.chutes.models import ModelInfo
@@ -165,7 +165,7 @@ def browse_models(
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be 1 to {MAX_LIMIT}, got {limit}")
     index = catalog_index(view.snapshot)
-    passing, _ = model_filter.partition(view.models)
+    passing = eligible(view.snapshot, model_filter).positions
     terms = [key for key in map(search_key, (query or "").split()) if key]
     matching = [p for p in passing if all(term in index.keys[p] for term in terms)]
     rank = index.ranks[sort]
@@ -189,7 +189,7 @@ def browse_models(
     )
 
 
-def _suggest(view: CatalogView, index: CatalogIndex, passing: list[int], term: str) -> list[str]:
+def _suggest(view: CatalogView, index: CatalogIndex, passing: Sequence[int], term: str) -> list[str]:
     pool = {index.keys[p]: view.models[p].id for p in passing}
     return [pool[key] for key in difflib.get_close_matches(term, pool, n=SUGGESTIONS, cutoff=0.0)]
 

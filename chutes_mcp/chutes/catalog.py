@@ -12,19 +12,19 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from types import MappingProxyType, TracebackType
+from typing import Any, Literal, Self, TypeVar, cast
 
 import anyio
 from anyio.abc import TaskGroup
 
-from chutes_mcp.chutes.listing import CatalogSource, ModelFilter, ModelList, filter_models
+from chutes_mcp.chutes.listing import CatalogSource, ModelFilter, ModelList
 from chutes_mcp.chutes.models import ModelInfo, models_from_raw
 from chutes_mcp.log import get_logger
 
@@ -36,6 +36,9 @@ Origin = Literal["live", "disk", "bundled"]
 DEFAULT_TTL_S = 300.0  # Chutes caches the list server-side for 300 s; polling faster gains nothing.
 DEFAULT_FAILURE_BACKOFF_S = 30.0
 CACHE_FILE = "models.json"
+_DERIVED_LIMIT = 64  # answers kept per copy: the presets and filters in use, many times over
+
+T = TypeVar("T")
 
 _log = get_logger(__name__)
 
@@ -47,6 +50,37 @@ class CatalogSnapshot:
     models: tuple[ModelInfo, ...]
     origin: Origin
     fetched_at: datetime
+    # Answers that depend on this copy alone (which models pass a filter, a preset's ranking), kept
+    # with it so they go when it goes; `memo` bounds them, since filters come from callers.
+    derived: dict[Hashable, Any] = field(default_factory=dict, repr=False)
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, worked out once per copy for each `key`; the value must not be mutated."""
+        try:
+            return cast(T, self.derived[key])
+        except KeyError:
+            if len(self.derived) >= _DERIVED_LIMIT:
+                self.derived.clear()
+            value = self.derived[key] = compute()
+            return value
+
+
+@dataclass(frozen=True)
+class Eligible:
+    """The models of one copy that pass a filter, and how many failed each check."""
+
+    positions: tuple[int, ...]
+    rejected: Mapping[str, int]
+
+
+def eligible(snapshot: CatalogSnapshot, model_filter: ModelFilter) -> Eligible:
+    """Which models of `snapshot` pass `model_filter`, worked out once per copy and filter."""
+
+    def compute() -> Eligible:
+        positions, rejected = model_filter.partition(snapshot.models)
+        return Eligible(tuple(positions), MappingProxyType(rejected))
+
+    return snapshot.memo(("eligible", model_filter), compute)
 
 
 @dataclass(frozen=True)
@@ -69,7 +103,7 @@ class CatalogView:
 
 def list_models(view: CatalogView, model_filter: ModelFilter) -> ModelList:
     """The catalog models passing `model_filter`, with the provenance of the copy they come from."""
-    models = filter_models(view.models, model_filter)
+    models = [view.models[position] for position in eligible(view.snapshot, model_filter).positions]
     return ModelList(
         source=view.source, fetched_at=view.fetched_at, stale=view.stale, count=len(models), models=models
     )

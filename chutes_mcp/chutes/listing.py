@@ -93,8 +93,3 @@ class ModelList(BaseModel):
     stale: bool = Field(description="True when the copy is older than the cache TTL or not from Chutes now.")
     count: int = Field(description="Number of models listed.")
     models: list[ModelInfo] = Field(description="The matching models.")
-
-
-def filter_models(models: Sequence[ModelInfo], model_filter: ModelFilter) -> list[ModelInfo]:
-    """The models passing `model_filter`, order kept."""
-    return [models[position] for position in model_filter.partition(models)[0]]

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView
+from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView, eligible
 from chutes_mcp.chutes.listing import CatalogSource, Feature, Modality, ModelFilter
-from chutes_mcp.chutes.models import Prices
+from chutes_mcp.chutes.models import ModelInfo, Prices
 from chutes_mcp.chutes.presets import Preset, Selector
 from chutes_mcp.chutes.routing import format_routing_string
 
 Term = Literal["popularity", "price", "context", "features", "output_length", "specialization"]
 
+MAX_PICKS = 10
 _PRICE_FLOOR = 0.01  # keeps free models on the log scale; Chutes never bills below $0.01 per 1M
 
 
@@ -108,7 +108,7 @@ class PickRequest(BaseModel):
 
     task: Preset = Field("general", description="Task preset that sets requirements and score weights.")
     constraints: ModelFilter = Field(default_factory=ModelFilter, description="Hard constraints to add.")
-    k: int = Field(3, ge=1, le=10, description="How many models to return.")
+    k: int = Field(3, ge=1, le=MAX_PICKS, description="How many models to return.")
     selector: Selector = Field(
         "failover",
         description="Routing string style: failover (try in order), or let Chutes rank the picks by "
@@ -175,11 +175,13 @@ def pick_models(view: CatalogView, request: PickRequest) -> PickResult:
     """Rank the catalog for `request`; the same catalog and request always give the same result."""
     spec = PRESETS[request.task]
     constraints = effective_filter(request.task, request.constraints)
-    positions, rejected = constraints.partition(view.models)
-    scorer = _Scorer(spec, view.snapshot, positions)
-    # Positions are unique, so (score, position) is a total order: equal inputs, equal ranking.
-    best = heapq.nsmallest(request.k, range(len(positions)), key=lambda i: (-scorer.scores[i], positions[i]))
-    picks = [scorer.explain(rank, i) for rank, i in enumerate(best, start=1)]
+    ranking = view.snapshot.memo(
+        ("ranking", request.task, constraints), lambda: _Ranking.of(spec, view.snapshot, constraints)
+    )
+    picks = [
+        _explain(spec, view.snapshot, rank, ranked)
+        for rank, ranked in enumerate(ranking.best[: request.k], start=1)
+    ]
     return PickResult(
         task=request.task,
         summary=spec.summary,
@@ -187,8 +189,8 @@ def pick_models(view: CatalogView, request: PickRequest) -> PickResult:
         picks=picks,
         routing=routing_string([pick.id for pick in picks], request.selector) if picks else None,
         considered=len(view.models),
-        eligible=len(positions),
-        rejected=dict(sorted(rejected.items())),
+        eligible=ranking.eligible,
+        rejected=dict(sorted(ranking.rejected.items())),
         source=view.source,
         fetched_at=view.fetched_at,
         stale=view.stale,
@@ -200,42 +202,20 @@ def routing_string(model_ids: list[str], selector: Selector = "failover") -> str
     return format_routing_string(model_ids, None if selector == "failover" else selector, thinking=False)
 
 
-def _blended(prices: Prices, input_share: float) -> float | None:
-    if prices.prompt is None or prices.completion is None:
-        return None
-    return input_share * prices.prompt + (1 - input_share) * prices.completion
+def _logs(values: Iterable[float | None]) -> list[float | None]:
+    return [None if value is None or value <= 0 else math.log(value) for value in values]
 
 
-def _log(value: float | None) -> float | None:
-    return None if value is None or value <= 0 else math.log(value)
-
-
-@dataclass(frozen=True)
-class _CatalogTerms:
-    """The parts of every score that depend on the catalog copy alone, worked out once per copy:
-    a pick then only gathers them for the eligible models and scales them."""
-
-    log_context: tuple[float | None, ...]
-    log_output: tuple[float | None, ...]
-    features: tuple[frozenset[str], ...]
-    lower_ids: tuple[str, ...]
-
-
-@lru_cache(maxsize=2)  # the copy in use and the one it replaces
-def _catalog_terms(snapshot: CatalogSnapshot) -> _CatalogTerms:
-    models = snapshot.models
-    return _CatalogTerms(
-        log_context=tuple(_log(model.context_length) for model in models),
-        log_output=tuple(_log(model.max_output_tokens) for model in models),
-        features=tuple(frozenset(model.features or ()) for model in models),
-        lower_ids=tuple(model.id.lower() for model in models),
-    )
-
-
-@lru_cache(maxsize=8)  # a few presets' input shares, for the copy in use and the one it replaces
-def _log_prices(snapshot: CatalogSnapshot, input_share: float) -> tuple[float | None, ...]:
-    blended = (_blended(model.prices, input_share) for model in snapshot.models)
-    return tuple(None if price is None else _log(price + _PRICE_FLOOR) for price in blended)
+def _log_prices(models: Sequence[ModelInfo], input_share: float) -> list[float | None]:
+    """log(blended price + floor) per model; None when either price is unknown."""
+    logs: list[float | None] = []
+    for prices in (model.prices for model in models):
+        prompt, completion = prices.prompt, prices.completion
+        if prompt is None or completion is None:
+            logs.append(None)
+        else:
+            logs.append(math.log(input_share * prompt + (1 - input_share) * completion + _PRICE_FLOOR))
+    return logs
 
 
 def _scaled(logs: list[float | None], *, higher_is_better: bool = True) -> list[float]:
@@ -256,81 +236,110 @@ def _scaled(logs: list[float | None], *, higher_is_better: bool = True) -> list[
     return [0.0 if value is None else (high - value) / span for value in logs]
 
 
-class _Scorer:
-    """Every term's values over the eligible models of one pick, computed column by column."""
+def _column(
+    name: Term, spec: PresetSpec, models: list[ModelInfo], positions: Sequence[int], size: int
+) -> list[float]:
+    """One term's values over the eligible `models` (at `positions` in a catalog of `size`)."""
+    if name == "popularity":
+        last = max(size - 1, 1)
+        return [1.0 - position / last for position in positions]
+    if name == "price":
+        return _scaled(_log_prices(models, spec.input_share), higher_is_better=False)
+    if name == "context":
+        return _scaled(_logs(model.context_length for model in models))
+    if name == "output_length":
+        return _scaled(_logs(model.max_output_tokens for model in models))
+    if name == "features":
+        preferred = frozenset(spec.preferred)
+        share = 1 / len(preferred) if preferred else 0.0
+        # Most models share one of a few feature lists: each list's value is worked out once.
+        values: dict[tuple[str, ...] | None, float] = {}
+        for features in {model.features for model in models}:
+            values[features] = len(preferred.intersection(features or ())) * share
+        return [values[model.features] for model in models]
+    hints = spec.name_hints
+    return [1.0 if any(hint in model.id.lower() for hint in hints) else 0.0 for model in models]
 
-    def __init__(self, spec: PresetSpec, snapshot: CatalogSnapshot, positions: list[int]) -> None:
-        self._spec = spec
-        self._snapshot = snapshot
-        self._catalog_size = len(snapshot.models)
-        self._positions = positions
-        self._models = [snapshot.models[position] for position in positions]
-        self._weights = [(name, weight) for name, weight in spec.weights.items() if weight]
-        self._columns = {name: self._column(name) for name, _ in self._weights}
-        weighted = [[weight * value for value in self._columns[name]] for name, weight in self._weights]
-        self.scores = [sum(row) for row in zip(*weighted, strict=True)]
 
-    def _column(self, name: Term) -> list[float]:
-        positions, spec = self._positions, self._spec
-        terms = _catalog_terms(self._snapshot)
-        if name == "popularity":
-            last = max(self._catalog_size - 1, 1)
-            return [1.0 - position / last for position in positions]
-        if name == "price":
-            prices = _log_prices(self._snapshot, spec.input_share)
-            return _scaled([prices[position] for position in positions], higher_is_better=False)
-        if name == "context":
-            return _scaled([terms.log_context[position] for position in positions])
-        if name == "output_length":
-            return _scaled([terms.log_output[position] for position in positions])
-        if name == "features":
-            preferred = frozenset(spec.preferred)
-            share = 1 / len(preferred) if preferred else 0.0
-            return [len(preferred & terms.features[position]) * share for position in positions]
-        hints = spec.name_hints
-        ids = terms.lower_ids
-        return [1.0 if any(hint in ids[position] for hint in hints) else 0.0 for position in positions]
+@dataclass(frozen=True)
+class _Ranked:
+    """One of the best models of a ranking, with what its explanation needs."""
 
-    def explain(self, rank: int, index: int) -> ModelPick:
-        model = self._models[index]
-        terms = [
-            ScoreTerm(
-                name=name,
-                weight=weight,
-                value=round(self._columns[name][index], 4),
-                contribution=round(weight * self._columns[name][index], 4),
-            )
-            for name, weight in self._weights
-        ]
-        ordered = sorted(
-            (term for term in terms if term.contribution > 0), key=lambda term: -term.contribution
+    position: int
+    score: float
+    values: tuple[float, ...]  # per weighted term of the preset, in its order
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """A preset's ranking of one catalog copy under one set of constraints, worked out once per copy;
+    it keeps only the few best, as many as a pick may ask for."""
+
+    best: tuple[_Ranked, ...]
+    eligible: int
+    rejected: Mapping[str, int]
+
+    @classmethod
+    def of(cls, spec: PresetSpec, snapshot: CatalogSnapshot, constraints: ModelFilter) -> _Ranking:
+        match = eligible(snapshot, constraints)
+        positions = match.positions
+        models = [snapshot.models[position] for position in positions]
+        weights = _weights(spec)
+        columns = [_column(name, spec, models, positions, len(snapshot.models)) for name, _ in weights]
+        scores = [0.0] * len(positions)
+        for (_, weight), column in zip(weights, columns, strict=True):
+            scores = [score + weight * value for score, value in zip(scores, column, strict=True)]
+        # Positions are unique, so (score, position) is a total order: equal inputs, equal ranking.
+        best = heapq.nsmallest(MAX_PICKS, range(len(positions)), key=lambda i: (-scores[i], positions[i]))
+        return cls(
+            best=tuple(
+                _Ranked(positions[i], scores[i], tuple(column[i] for column in columns)) for i in best
+            ),
+            eligible=len(positions),
+            rejected=match.rejected,
         )
-        reasons = [f"{self._describe(term.name, index)} (+{term.contribution:.2f})" for term in ordered]
-        if model.tee:
-            reasons.insert(0, "runs in a TEE (confidential_compute)")
-        return ModelPick(
-            rank=rank,
-            id=model.id,
-            score=round(self.scores[index], 4),
-            tee=model.tee,
-            context_length=model.context_length,
-            prices=model.prices,
-            features=model.features,
-            reasons=reasons,
-            terms=terms,
-        )
 
-    def _describe(self, name: Term, index: int) -> str:
-        """Words for a term that added to the score (so the value it describes is known)."""
-        model = self._models[index]
-        if name == "popularity":
-            return f"#{self._positions[index] + 1} of {self._catalog_size} by use on Chutes"
-        if name == "price":
-            return f"${model.prices.prompt:g} in / ${model.prices.completion:g} out per 1M tokens"
-        if name == "context":
-            return f"{model.context_length:,}-token context"
-        if name == "output_length":
-            return f"answers up to {model.max_output_tokens:,} tokens"
-        if name == "features":
-            return "supports " + ", ".join(f for f in self._spec.preferred if model.has_feature(f))
-        return "code model by name"
+
+def _weights(spec: PresetSpec) -> list[tuple[Term, float]]:
+    return [(name, weight) for name, weight in spec.weights.items() if weight]
+
+
+def _explain(spec: PresetSpec, snapshot: CatalogSnapshot, rank: int, ranked: _Ranked) -> ModelPick:
+    model = snapshot.models[ranked.position]
+    terms = [
+        ScoreTerm(name=name, weight=weight, value=round(value, 4), contribution=round(weight * value, 4))
+        for (name, weight), value in zip(_weights(spec), ranked.values, strict=True)
+    ]
+    ordered = sorted((term for term in terms if term.contribution > 0), key=lambda term: -term.contribution)
+    reasons = [
+        f"{_describe(term.name, spec, model, ranked.position, len(snapshot.models))} (+{term.contribution:.2f})"
+        for term in ordered
+    ]
+    if model.tee:
+        reasons.insert(0, "runs in a TEE (confidential_compute)")
+    return ModelPick(
+        rank=rank,
+        id=model.id,
+        score=round(ranked.score, 4),
+        tee=model.tee,
+        context_length=model.context_length,
+        prices=model.prices,
+        features=model.features,
+        reasons=reasons,
+        terms=terms,
+    )
+
+
+def _describe(name: Term, spec: PresetSpec, model: ModelInfo, position: int, size: int) -> str:
+    """Words for a term that added to the score (so the value it describes is known)."""
+    if name == "popularity":
+        return f"#{position + 1} of {size} by use on Chutes"
+    if name == "price":
+        return f"${model.prices.prompt:g} in / ${model.prices.completion:g} out per 1M tokens"
+    if name == "context":
+        return f"{model.context_length:,}-token context"
+    if name == "output_length":
+        return f"answers up to {model.max_output_tokens:,} tokens"
+    if name == "features":
+        return "supports " + ", ".join(f for f in spec.preferred if model.has_feature(f))
+    return "code model by name"

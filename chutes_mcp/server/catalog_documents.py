@@ -11,9 +11,10 @@ from pydantic_core import to_json
 
 from chutes_mcp import __version__
 from chutes_mcp.chutes.browse import DEFAULT_COLUMNS, project
+from chutes_mcp.chutes.catalog import eligible
 from chutes_mcp.chutes.details import alias_table, model_details
 from chutes_mcp.chutes.errors import ChutesError, ModelNotFoundError
-from chutes_mcp.chutes.listing import ModelFilter, filter_models
+from chutes_mcp.chutes.listing import ModelFilter
 from chutes_mcp.server.resources import ALIASES_URI, MODELS_URI, STATUS_URI, TEE_MODELS_URI
 from chutes_mcp.server.runtime import Runtime
 
@@ -26,7 +27,8 @@ async def _catalog(runtime: Runtime, *, tee_only: bool) -> str:
     tee_only = tee_only or runtime.settings.tee_only
     view = await runtime.catalog_view()
     columns = [column for column in DEFAULT_COLUMNS if column != "id"]
-    models = [project(model, columns) for model in filter_models(view.models, ModelFilter(tee_only=tee_only))]
+    passing = eligible(view.snapshot, ModelFilter(tee_only=tee_only)).positions
+    models = [project(view.models[position], columns) for position in passing]
     return _json(
         {
             "source": view.source,

@@ -92,6 +92,41 @@ def test_equal_inputs_give_equal_answers(task: Preset) -> None:
     assert pick_models(VIEW, request) == pick_models(VIEW, request)
 
 
+def fresh_copy() -> CatalogView:
+    """The same models in a copy of the catalog that no pick has seen yet."""
+    snapshot = CatalogSnapshot(models=VIEW.models, origin="bundled", fetched_at=VIEW.fetched_at)
+    return CatalogView(snapshot, "bundled", True, None)
+
+
+@pytest.mark.parametrize("task", list(PRESETS))
+def test_a_copy_answers_later_picks_as_it_answered_the_first(task: Preset) -> None:
+    # Rankings are kept per catalog copy: a copy used before must answer as a new one does.
+    used = fresh_copy()
+    for k in (1, 10, 3):
+        pick_models(used, PickRequest(task=task, k=k))
+    request = PickRequest(task=task, constraints=ModelFilter(tee_only=True), k=5)
+    pick_models(used, request)
+    assert pick_models(used, request) == pick_models(fresh_copy(), request)
+
+
+def test_a_smaller_k_is_the_head_of_the_same_ranking() -> None:
+    view = fresh_copy()
+    two = pick_models(view, PickRequest(task="coding", k=2))
+    ten = pick_models(view, PickRequest(task="coding", k=10))
+    assert [pick.id for pick in two.picks] == [pick.id for pick in ten.picks[:2]]
+    assert len(ten.picks) == 10
+
+
+def test_changing_an_answer_does_not_change_the_next() -> None:
+    view = fresh_copy()
+    request = PickRequest(task="private", constraints=ModelFilter(features=("tools",)), k=3)
+    first = pick_models(view, request)
+    expected = first.model_copy(deep=True)
+    first.rejected["not_tee"] = 0
+    first.picks.clear()
+    assert pick_models(view, request) == expected
+
+
 @pytest.mark.parametrize(
     ("constraints", "holds"),
     [
