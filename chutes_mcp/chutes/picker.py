@@ -289,8 +289,10 @@ class _Ranking:
         scores = [0.0] * len(positions)
         for (_, weight), column in zip(weights, columns, strict=True):
             scores = [score + weight * value for score, value in zip(scores, column, strict=True)]
-        # Positions are unique, so (score, position) is a total order: equal inputs, equal ranking.
-        best = heapq.nsmallest(MAX_PICKS, range(len(positions)), key=lambda i: (-scores[i], positions[i]))
+        losses = [-score for score in scores]
+        # nsmallest keeps the input order among equals, and positions ascend, so equal scores rank in
+        # catalog order: equal inputs, equal ranking.
+        best = heapq.nsmallest(MAX_PICKS, range(len(positions)), key=losses.__getitem__)
         return cls(
             best=tuple(
                 _Ranked(positions[i], scores[i], tuple(column[i] for column in columns)) for i in best
