@@ -15,7 +15,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView
+from chutes_mcp.chutes.catalog import CatalogView
 from chutes_mcp.chutes.errors import BadRequestError, ModelNotFoundError, TeeRequiredError
 from chutes_mcp.chutes.listing import CatalogSource, ModelFilter
 from chutes_mcp.chutes.naming import PROVIDER_PREFIX, NameEntry, NameIndex
@@ -91,7 +91,6 @@ class ModelResolver:
                     hint="Aliases need a name without commas and a model id (or `a,b,c` list) as target.",
                 )
             self._user_aliases[name] = target.strip()
-        self._indexed: tuple[CatalogSnapshot, NameIndex] | None = None
 
     def aliases(self) -> dict[str, str]:
         """Every alias and its target, user aliases overriding built-ins of the same name."""
@@ -212,8 +211,8 @@ class ModelResolver:
         )
 
     def _index(self, view: CatalogView) -> NameIndex:
-        if self._indexed is None or self._indexed[0] is not view.snapshot:
-            entries = (
+        def build() -> NameIndex:
+            return NameIndex(
                 NameEntry(
                     model.id,
                     model.tee is True,
@@ -221,5 +220,5 @@ class ModelResolver:
                 )
                 for model in view.models
             )
-            self._indexed = (view.snapshot, NameIndex(entries))
-        return self._indexed[1]
+
+        return view.snapshot.memo(("names",), build)

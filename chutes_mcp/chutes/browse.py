@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -105,19 +104,23 @@ def _ranks(models: Sequence[ModelInfo], key: Callable[[int], Any]) -> tuple[int,
     return tuple(ranks)
 
 
-@lru_cache(maxsize=2)  # the copy in use and the one it replaces
 def catalog_index(snapshot: CatalogSnapshot) -> CatalogIndex:
-    models = snapshot.models
-    return CatalogIndex(
-        keys=tuple(search_key(model.id) for model in models),
-        by_id={model.id: model for model in models},
-        ranks={
-            "popularity": tuple(range(len(models))),
-            "price": _ranks(models, lambda p: (*_price_key(models[p]), p)),
-            "context": _ranks(models, lambda p: (-(models[p].context_length or 0), p)),
-            "id": _ranks(models, lambda p: (models[p].id.lower(), p)),
-        },
-    )
+    """The copy's search keys, ids and sort orders, built once per copy."""
+
+    def build() -> CatalogIndex:
+        models = snapshot.models
+        return CatalogIndex(
+            keys=tuple(search_key(model.id) for model in models),
+            by_id={model.id: model for model in models},
+            ranks={
+                "popularity": tuple(range(len(models))),
+                "price": _ranks(models, lambda p: (*_price_key(models[p]), p)),
+                "context": _ranks(models, lambda p: (-(models[p].context_length or 0), p)),
+                "id": _ranks(models, lambda p: (models[p].id.lower(), p)),
+            },
+        )
+
+    return snapshot.memo(("index",), build)
 
 
 class ModelPage(BaseModel):

@@ -50,8 +50,9 @@ class CatalogSnapshot:
     models: tuple[ModelInfo, ...]
     origin: Origin
     fetched_at: datetime
-    # Answers that depend on this copy alone (which models pass a filter, a preset's ranking), kept
-    # with it so they go when it goes; `memo` bounds them, since filters come from callers.
+    # What depends on this copy alone (its name and search indexes, which models pass a filter, a
+    # preset's ranking), kept with it so it goes when the copy goes; `memo` bounds it, since filters
+    # come from callers.
     derived: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:

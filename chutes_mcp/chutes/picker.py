@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView, eligible
+from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView, Eligible, eligible
 from chutes_mcp.chutes.listing import CatalogSource, Feature, Modality, ModelFilter
 from chutes_mcp.chutes.models import ModelInfo, Prices
 from chutes_mcp.chutes.presets import Preset, Selector
@@ -189,8 +189,8 @@ def pick_models(view: CatalogView, request: PickRequest) -> PickResult:
         picks=picks,
         routing=routing_string([pick.id for pick in picks], request.selector) if picks else None,
         considered=len(view.models),
-        eligible=ranking.eligible,
-        rejected=dict(sorted(ranking.rejected.items())),
+        eligible=len(ranking.match.positions),
+        rejected=dict(sorted(ranking.match.rejected.items())),
         source=view.source,
         fetched_at=view.fetched_at,
         stale=view.stale,
@@ -276,8 +276,7 @@ class _Ranking:
     it keeps only the few best, as many as a pick may ask for."""
 
     best: tuple[_Ranked, ...]
-    eligible: int
-    rejected: Mapping[str, int]
+    match: Eligible
 
     @classmethod
     def of(cls, spec: PresetSpec, snapshot: CatalogSnapshot, constraints: ModelFilter) -> _Ranking:
@@ -297,8 +296,7 @@ class _Ranking:
             best=tuple(
                 _Ranked(positions[i], scores[i], tuple(column[i] for column in columns)) for i in best
             ),
-            eligible=len(positions),
-            rejected=match.rejected,
+            match=match,
         )
 
 
