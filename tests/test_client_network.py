@@ -1,4 +1,4 @@
-"""The shared pool's network layer (`chutes/asyncio_network.py`) at its edges: TLS, timeouts, refused
+"""The shared pool's network layer at its edges: TLS, timeouts, refused
 connections, large bodies. Every other client test runs through it over plain HTTP as well."""
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from client_support import hello, sim_settings
 from raw_server import Handler, serving
 from sim_process import SimProcess
 
-from chutes_mcp.chutes.asyncio_network import AsyncioStream
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.errors import ChutesError
 from chutes_mcp.chutes.http import build_http_client
@@ -45,12 +44,6 @@ def _tls_front(sim: SimProcess) -> Handler:
             group.start_soon(_pipe, upstream_reader, writer)
 
     return handler
-
-
-async def test_the_shared_pool_connects_through_asyncio_network(sim: SimProcess, tmp_path: Path) -> None:
-    async with build_http_client(sim_settings(sim, tmp_path)) as http:
-        response = await http.get(f"{sim.llm_base}/models")
-    assert isinstance(response.extensions["network_stream"], AsyncioStream)
 
 
 async def test_https_streams_chat_over_one_kept_alive_tls_connection(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import anyio
 import httpx2
 import pytest
 
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.errors import BadRequestError, UpstreamError
-from chutes_mcp.chutes.http import _DeferredTransport, build_http_client
+from chutes_mcp.chutes.http import build_http_client
 from chutes_mcp.config import Settings
 
 KEY = "cpk_" + "a" * 32 + "." + "b" * 32 + "." + "C" * 32
@@ -47,35 +46,3 @@ async def test_no_credential_over_plain_http_to_another_machine() -> None:
             await client.embed("x", "m", base_url="http://embed.example.com/v1")
     await http.aclose()
     assert seen == []
-
-
-@pytest.mark.anyio
-async def test_the_pool_is_built_once_on_first_use_and_shared() -> None:
-    built: list[httpx2.MockTransport] = []
-
-    def build() -> httpx2.MockTransport:
-        built.append(httpx2.MockTransport(lambda request: httpx2.Response(200)))
-        return built[-1]
-
-    transport = _DeferredTransport(build)
-    async with httpx2.AsyncClient(transport=transport) as http:
-        assert built == []
-        async with anyio.create_task_group() as group:
-            for _ in range(10):
-                group.start_soon(http.get, "https://llm.chutes.ai/v1/models")
-    assert len(built) == 1
-
-
-@pytest.mark.anyio
-async def test_a_pool_never_used_is_never_built() -> None:
-    async with build_http_client(Settings(api_key=KEY)) as http:
-        transport = http._transport
-    assert isinstance(transport, _DeferredTransport)
-    assert transport._built is None
-
-
-def test_proxies_from_the_environment_still_apply(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
-    http = build_http_client(Settings(api_key=KEY))
-    mounts = {pattern.pattern: transport for pattern, transport in http._mounts.items()}
-    assert isinstance(mounts["https://"], _DeferredTransport)
