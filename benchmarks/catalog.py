@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 
 from benchmarks.measure import summarize
 from benchmarks.report import Section
-from chutes_mcp.chutes.aliases import ModelResolver
-from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView, bundled_snapshot, list_models
-from chutes_mcp.chutes.listing import ModelFilter
-from chutes_mcp.chutes.models import ModelInfo
-from chutes_mcp.chutes.picker import PickRequest, pick_models
+from chutes_mcp.chutes.catalog.aliases import ModelResolver
+from chutes_mcp.chutes.catalog.filters import ModelFilter
+from chutes_mcp.chutes.catalog.models import ModelInfo
+from chutes_mcp.chutes.catalog.picker import PickRequest, pick_models
+from chutes_mcp.chutes.catalog.service import CatalogSnapshot, CatalogView, bundled_snapshot, list_models
 
 SYNTHETIC_SIZE = 10_000
 TARGET_MS = {"snapshot": 1.0, "synthetic": 20.0}

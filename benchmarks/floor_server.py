@@ -4,7 +4,7 @@
     python -m benchmarks.floor_server --transport http --port 0
 
 Over HTTP it is `streamable_http_app(stateless_http=True)` under uvicorn on a pre-bound socket, as
-`chutes_mcp.server.http.serve_http` does, and announces `floor-server: listening on URL` on stderr.
+`chutes_mcp.server.streamable_http.serve_http` does, and announces `floor-server: listening on URL` on stderr.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 import httpx2
 
 from benchmarks.processes import API_KEY
-from chutes_mcp.chutes.request import ChatRequest, build_chat_body
+from chutes_mcp.chutes.chat.request import ChatRequest, build_chat_body
 
 PROTOCOL = "2026-07-28"
 _META = {

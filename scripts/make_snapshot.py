@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chutes_mcp.chutes.models import models_from_raw
+from chutes_mcp.chutes.catalog.models import models_from_raw
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "chutes_mcp" / "chutes" / "data" / "models_snapshot.json"
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx2
 from sim_process import SimProcess
 
-from chutes_mcp.chutes.request import ChatRequest
+from chutes_mcp.chutes.chat.request import ChatRequest
 from chutes_mcp.config import Settings
 
 API_KEY = "cpk_" + "0123456789abcdef" * 2 + "." + "fedcba9876543210" * 2 + "." + "K" * 32

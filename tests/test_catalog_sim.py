@@ -10,7 +10,7 @@ from catalog_support import Clock
 from client_support import sim_settings
 from sim_process import SimProcess, sim_process
 
-from chutes_mcp.chutes.catalog import ModelCatalog
+from chutes_mcp.chutes.catalog.service import ModelCatalog
 from chutes_mcp.chutes.client import ChutesClient
 
 WAIT_S = 30.0  # a guard against hanging, never reached when the code is right

@@ -13,10 +13,10 @@ from client_support import API_KEY, MODEL, hello, sim_settings
 from raw_server import answering, serving
 from sim_process import SimProcess
 
+from chutes_mcp.chutes.chat.chunks import ChatAccumulator
+from chutes_mcp.chutes.chat.request import ChatRequest
 from chutes_mcp.chutes.client import ChutesClient
-from chutes_mcp.chutes.completions import ChatAccumulator
 from chutes_mcp.chutes.errors import ChutesError, ChutesTimeoutError, ModelUnavailableError
-from chutes_mcp.chutes.request import ChatRequest
 from chutes_mcp.chutes.types import ChatEvent, Done, TextDelta, UsageEvent
 
 pytestmark = pytest.mark.anyio
@@ -251,6 +251,6 @@ async def test_a_stream_that_outlives_its_deadline_times_out_mid_answer(
 
 
 def test_api_key_constant_is_well_formed() -> None:
-    from chutes_mcp.chutes.auth import API_KEY_RE
+    from chutes_mcp.chutes.auth.credentials import API_KEY_RE
 
     assert API_KEY_RE.match(API_KEY)

@@ -16,7 +16,7 @@ from raw_server import Handler, answering, serving
 from sim_process import SimProcess
 
 from chutes_mcp.chutes.client import ChutesClient
-from chutes_mcp.chutes.http import build_http_client
+from chutes_mcp.chutes.http.pool import build_http_client
 
 pytestmark = pytest.mark.anyio
 

@@ -20,7 +20,7 @@ from sim_process import SimProcess
 
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.errors import ChutesError
-from chutes_mcp.chutes.http import build_http_client
+from chutes_mcp.chutes.http.pool import build_http_client
 from chutes_mcp.chutes.types import TextDelta
 
 pytestmark = pytest.mark.anyio

@@ -15,9 +15,9 @@ import pytest
 from client_support import CLIENT_ID, follow_to_redirect, hello, sim_settings
 from sim_process import SimProcess
 
+from chutes_mcp.chutes.auth.oauth import TokenSet, TokenStore, login, logout
 from chutes_mcp.chutes.client import ChutesClient
-from chutes_mcp.chutes.http import build_http_client
-from chutes_mcp.chutes.oauth import TokenSet, TokenStore, login, logout
+from chutes_mcp.chutes.http.pool import build_http_client
 from chutes_mcp.config import Settings
 
 

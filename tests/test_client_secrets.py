@@ -10,9 +10,9 @@ from sim_process import SimProcess
 from test_client_oauth import oauth_settings, sign_in
 
 from chutes_mcp import log
+from chutes_mcp.chutes.auth.oauth import TokenStore
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.errors import ChutesError
-from chutes_mcp.chutes.oauth import TokenStore
 
 pytestmark = pytest.mark.anyio
 

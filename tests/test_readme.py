@@ -17,7 +17,7 @@ import pytest
 from chutes_mcp.chutes import errors
 from chutes_mcp.config import Settings, env_name, load_settings
 from chutes_mcp.server import create_server
-from chutes_mcp.server.errors import INTERNAL_ERROR, INVALID_ARGUMENTS
+from chutes_mcp.server.error_results import INTERNAL_ERROR, INVALID_ARGUMENTS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 CODE_BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)

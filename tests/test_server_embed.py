@@ -11,7 +11,7 @@ from mcp import Client
 from mcp_support import ERAS, error_of, mcp_session, text_of
 from sim_process import SimProcess
 
-from chutes_mcp.chutes.embed_batches import BATCH_SIZE
+from chutes_mcp.chutes.embeddings.batches import BATCH_SIZE
 
 pytestmark = pytest.mark.anyio
 

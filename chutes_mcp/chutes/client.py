@@ -17,9 +17,9 @@ from typing import Any, Self
 import anyio
 import httpx2
 
-from chutes_mcp.chutes.auth import Credentials, credentials_from_settings
-from chutes_mcp.chutes.breaker import BreakerRegistry, BreakerSnapshot, CircuitBreaker
-from chutes_mcp.chutes.completions import ChunkDecoder, result_from_completion
+from chutes_mcp.chutes.auth.credentials import Credentials, credentials_from_settings
+from chutes_mcp.chutes.chat.chunks import ChunkDecoder, result_from_completion
+from chutes_mcp.chutes.chat.request import ChatRequest, build_chat_body
 from chutes_mcp.chutes.errors import (
     AuthInvalidError,
     BadRequestError,
@@ -27,14 +27,13 @@ from chutes_mcp.chutes.errors import (
     ChutesTimeoutError,
     NetworkError,
     UpstreamError,
-    error_from_response,
-    error_from_stream_line,
 )
-from chutes_mcp.chutes.http import InsecureCredentialError, build_http_client
-from chutes_mcp.chutes.ratelimit import LimiterState, RateLimiter
-from chutes_mcp.chutes.request import ChatRequest, build_chat_body
-from chutes_mcp.chutes.retry import RetryPolicy, with_retries
-from chutes_mcp.chutes.sse import DoneMarker, MalformedStreamError, SSEDecoder, SSEItem
+from chutes_mcp.chutes.http.error_bodies import error_from_response, error_from_stream_line
+from chutes_mcp.chutes.http.pool import InsecureCredentialError, build_http_client
+from chutes_mcp.chutes.http.sse import DoneMarker, MalformedStreamError, SSEDecoder, SSEItem
+from chutes_mcp.chutes.resilience.breaker import BreakerRegistry, BreakerSnapshot, CircuitBreaker
+from chutes_mcp.chutes.resilience.limiter import LimiterState, RateLimiter
+from chutes_mcp.chutes.resilience.retry import RetryPolicy, with_retries
 from chutes_mcp.chutes.types import (
     ChatEvent,
     ChatResult,

@@ -7,9 +7,9 @@ import sys
 
 import anyio
 
+from chutes_mcp.chutes.auth.oauth import login, logout
 from chutes_mcp.chutes.errors import ChutesError
-from chutes_mcp.chutes.http import build_http_client
-from chutes_mcp.chutes.oauth import login, logout
+from chutes_mcp.chutes.http.pool import build_http_client
 from chutes_mcp.config import ConfigError, load_settings
 
 

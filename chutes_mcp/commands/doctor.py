@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _credential(settings: Settings) -> Check:
-    from chutes_mcp.chutes.auth import API_KEY_RE
+    from chutes_mcp.chutes.auth.credentials import API_KEY_RE
 
     if settings.api_key is not None:
         if API_KEY_RE.match(settings.api_key.get_secret_value()):
@@ -82,7 +82,7 @@ async def _reachable(http: httpx2.AsyncClient, name: str, url: str) -> Check:
 async def _service_checks(settings: Settings) -> list[Check]:
     import httpx2
 
-    from chutes_mcp.chutes.catalog import ModelCatalog
+    from chutes_mcp.chutes.catalog.service import ModelCatalog
     from chutes_mcp.chutes.client import ChutesClient
     from chutes_mcp.chutes.errors import ChutesError
 

@@ -6,13 +6,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, get_args
 
-from chutes_mcp.chutes.presets import PRESET_NAMES, Selector
+from chutes_mcp.chutes.catalog.presets import PRESET_NAMES, Selector
 
 if TYPE_CHECKING:
-    from chutes_mcp.chutes.catalog import CatalogView
-    from chutes_mcp.chutes.listing import ModelList
-    from chutes_mcp.chutes.models import ModelInfo
-    from chutes_mcp.chutes.picker import PickResult
+    from chutes_mcp.chutes.catalog.filters import ModelList
+    from chutes_mcp.chutes.catalog.models import ModelInfo
+    from chutes_mcp.chutes.catalog.picker import PickResult
+    from chutes_mcp.chutes.catalog.service import CatalogView
     from chutes_mcp.config import Settings
 
 # A command waits this long for the live catalog, then answers from disk or the bundled snapshot.
@@ -57,8 +57,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def run_models(args: argparse.Namespace) -> int:
     import anyio
 
-    from chutes_mcp.chutes.catalog import list_models
-    from chutes_mcp.chutes.listing import ModelFilter
+    from chutes_mcp.chutes.catalog.filters import ModelFilter
+    from chutes_mcp.chutes.catalog.service import list_models
 
     settings = _settings()
     if settings is None:
@@ -73,8 +73,8 @@ def run_models(args: argparse.Namespace) -> int:
 def run_pick(args: argparse.Namespace) -> int:
     import anyio
 
-    from chutes_mcp.chutes.listing import ModelFilter
-    from chutes_mcp.chutes.picker import PickRequest, pick_models
+    from chutes_mcp.chutes.catalog.filters import ModelFilter
+    from chutes_mcp.chutes.catalog.picker import PickRequest, pick_models
 
     settings = _settings()
     if settings is None:
@@ -103,7 +103,7 @@ def _settings() -> Settings | None:
 
 async def _current_catalog(settings: Settings) -> CatalogView:
     """The live catalog if Chutes answers within LIVE_WAIT_S, else the disk copy or the bundled snapshot."""
-    from chutes_mcp.chutes.catalog import ModelCatalog
+    from chutes_mcp.chutes.catalog.service import ModelCatalog
     from chutes_mcp.chutes.client import ChutesClient
 
     async with ChutesClient(settings) as client:

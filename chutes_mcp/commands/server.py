@@ -24,7 +24,7 @@ from chutes_mcp.config import ConfigError, Settings, load_settings
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
-    from chutes_mcp.server.http import HttpOptions
+    from chutes_mcp.server.streamable_http import HttpOptions
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -128,7 +128,7 @@ def _comma_list(text: str) -> tuple[str, ...]:
 
 
 def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
-    from chutes_mcp.server.http import HttpOptions
+    from chutes_mcp.server.streamable_http import HttpOptions
 
     tokens = args.auth_token or [token.get_secret_value() for token in settings.mcp_auth_tokens]
     options = HttpOptions(
@@ -163,7 +163,7 @@ async def _serve(args: argparse.Namespace) -> None:
         if args.transport == "stdio":
             await serve_stdio(_built(settings))
             return
-        from chutes_mcp.server.http import serve_http
+        from chutes_mcp.server.streamable_http import serve_http
 
         options = _http_options(args, settings)
         await serve_http(_built(settings, options), options)
@@ -197,7 +197,7 @@ def _startup_error(exc: BaseException) -> Exception | None:
     the body raises in an exception group; unwrap it so a bad setting is a message, not a traceback.
     """
     from chutes_mcp.server.app import UnknownToolNameError
-    from chutes_mcp.server.http import HttpConfigError
+    from chutes_mcp.server.streamable_http import HttpConfigError
 
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]

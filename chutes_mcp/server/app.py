@@ -19,8 +19,8 @@ from starlette.responses import JSONResponse, Response
 from chutes_mcp import __version__, log
 from chutes_mcp.config import Settings
 from chutes_mcp.server.access_log import access_log, tool_call_fields
-from chutes_mcp.server.completions import register_completions
-from chutes_mcp.server.errors import INVALID_ARGUMENTS, error_payload, error_result
+from chutes_mcp.server.autocomplete import register_completions
+from chutes_mcp.server.error_results import INVALID_ARGUMENTS, error_payload, error_result
 from chutes_mcp.server.instructions import INSTRUCTIONS
 from chutes_mcp.server.param_headers import narrow_header_checks
 from chutes_mcp.server.prompts import build_prompts, check_prompt_request
@@ -30,7 +30,7 @@ from chutes_mcp.server.tool_schemas import shipped as shipped_tools
 from chutes_mcp.server.toolkit import build_tool
 
 if TYPE_CHECKING:
-    from chutes_mcp.server.http import HttpOptions
+    from chutes_mcp.server.streamable_http import HttpOptions
 
 
 class UnknownToolNameError(ValueError):
@@ -143,7 +143,7 @@ def _http_auth(http: HttpOptions | None) -> dict[str, Any]:
     """Bearer-token checking for HTTP with server tokens; imported only then, so stdio starts lighter."""
     if http is None or not http.auth_tokens:
         return {}
-    from chutes_mcp.server.http import StaticTokenVerifier, auth_settings
+    from chutes_mcp.server.streamable_http import StaticTokenVerifier, auth_settings
 
     return {"token_verifier": StaticTokenVerifier(http.auth_tokens), "auth": auth_settings(http)}
 

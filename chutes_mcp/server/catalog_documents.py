@@ -10,11 +10,11 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from pydantic_core import to_json
 
 from chutes_mcp import __version__
-from chutes_mcp.chutes.browse import DEFAULT_COLUMNS, project
-from chutes_mcp.chutes.catalog import eligible
-from chutes_mcp.chutes.details import alias_table, model_details
+from chutes_mcp.chutes.catalog.browse import DEFAULT_COLUMNS, project
+from chutes_mcp.chutes.catalog.details import alias_table, model_details
+from chutes_mcp.chutes.catalog.filters import ModelFilter
+from chutes_mcp.chutes.catalog.service import eligible
 from chutes_mcp.chutes.errors import ChutesError, ModelNotFoundError
-from chutes_mcp.chutes.listing import ModelFilter
 from chutes_mcp.server.resources import ALIASES_URI, MODELS_URI, STATUS_URI, TEE_MODELS_URI
 from chutes_mcp.server.runtime import Runtime
 

@@ -8,11 +8,11 @@ from contextlib import contextmanager
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 
-from chutes_mcp.chutes.details import second_opinion_pick
+from chutes_mcp.chutes.catalog.details import second_opinion_pick
+from chutes_mcp.chutes.catalog.filters import ModelFilter
+from chutes_mcp.chutes.catalog.picker import PickRequest, pick_models
+from chutes_mcp.chutes.catalog.presets import PRESET_NAMES
 from chutes_mcp.chutes.errors import ChutesError
-from chutes_mcp.chutes.listing import ModelFilter
-from chutes_mcp.chutes.picker import PickRequest, pick_models
-from chutes_mcp.chutes.presets import PRESET_NAMES
 from chutes_mcp.server.runtime import Runtime
 
 

@@ -16,7 +16,7 @@ from mcp.server.mcpserver.prompts.base import PromptArgument
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 
-from chutes_mcp.chutes.presets import PRESET_NAMES
+from chutes_mcp.chutes.catalog.presets import PRESET_NAMES
 from chutes_mcp.server.runtime_slot import RuntimeSlot
 
 # Prompt arguments whose values complete from the catalog or the presets (see completions.py).

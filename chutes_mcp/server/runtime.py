@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
-from chutes_mcp.chutes.aliases import ModelResolver
-from chutes_mcp.chutes.catalog import CatalogView, ModelCatalog
-from chutes_mcp.chutes.chat_plan import ChatPlanner
+from chutes_mcp.chutes.catalog.aliases import ModelResolver
+from chutes_mcp.chutes.catalog.service import CatalogView, ModelCatalog
+from chutes_mcp.chutes.chat.plan import ChatPlanner
 from chutes_mcp.chutes.client import ChutesClient
-from chutes_mcp.chutes.embeddings import EmbeddingCatalog
+from chutes_mcp.chutes.embeddings.catalog import EmbeddingCatalog
 from chutes_mcp.config import Settings
 from chutes_mcp.server.runtime_slot import TenancyMode
 from chutes_mcp.server.tenants import Tenants

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import httpx2
 from pydantic import SecretStr
 
-from chutes_mcp.chutes.auth import StaticToken
+from chutes_mcp.chutes.auth.credentials import StaticToken
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.errors import AuthInvalidError
 from chutes_mcp.config import Settings

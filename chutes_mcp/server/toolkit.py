@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from chutes_mcp.chutes.errors import ChutesError
 from chutes_mcp.log import get_logger
 from chutes_mcp.server.access_log import request_headers
-from chutes_mcp.server.errors import (
+from chutes_mcp.server.error_results import (
     INTERNAL_ERROR,
     INVALID_ARGUMENTS,
     chutes_error_result,

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chutes_mcp.chutes.aliases import BUILTIN_ALIASES, ModelResolver
-from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView, bundled_snapshot
+from chutes_mcp.chutes.catalog.aliases import BUILTIN_ALIASES, ModelResolver
+from chutes_mcp.chutes.catalog.models import ModelInfo
+from chutes_mcp.chutes.catalog.routing import parse_routing_string
+from chutes_mcp.chutes.catalog.service import CatalogSnapshot, CatalogView, bundled_snapshot
 from chutes_mcp.chutes.errors import BadRequestError, ChutesError, ModelNotFoundError, TeeRequiredError
-from chutes_mcp.chutes.models import ModelInfo
-from chutes_mcp.chutes.routing import parse_routing_string
 
 
 def _view(models: tuple[ModelInfo, ...] | None = None) -> CatalogView:

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chutes_mcp.chutes.browse import browse_models, complete_ids, search_key
-from chutes_mcp.chutes.catalog import CatalogView, bundled_snapshot
-from chutes_mcp.chutes.details import family, same_family, second_opinion_pick
+from chutes_mcp.chutes.catalog.browse import browse_models, complete_ids, search_key
+from chutes_mcp.chutes.catalog.details import family, same_family, second_opinion_pick
+from chutes_mcp.chutes.catalog.filters import ModelFilter
+from chutes_mcp.chutes.catalog.service import CatalogView, bundled_snapshot
 from chutes_mcp.chutes.errors import InvalidCursorError
-from chutes_mcp.chutes.listing import ModelFilter
 
 VIEW = CatalogView(snapshot=bundled_snapshot(), source="bundled", stale=True, last_error=None)
 ANY = ModelFilter()

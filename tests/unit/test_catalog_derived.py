@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chutes_mcp.chutes.catalog import CatalogSnapshot, bundled_snapshot, eligible
-from chutes_mcp.chutes.listing import ModelFilter
+from chutes_mcp.chutes.catalog.filters import ModelFilter
+from chutes_mcp.chutes.catalog.service import CatalogSnapshot, bundled_snapshot, eligible
 
 BUNDLED = bundled_snapshot()
 

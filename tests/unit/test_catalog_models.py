@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from chutes_mcp.chutes.catalog import bundled_snapshot
-from chutes_mcp.chutes.models import ModelInfo, model_from_raw, models_from_raw
+from chutes_mcp.chutes.catalog.models import ModelInfo, model_from_raw, models_from_raw
+from chutes_mcp.chutes.catalog.service import bundled_snapshot
 
 BASE: dict[str, Any] = {
     "id": "org/Model",

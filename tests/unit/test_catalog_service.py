@@ -15,8 +15,8 @@ import anyio
 import pytest
 from catalog_support import Clock
 
-from chutes_mcp.chutes.catalog import CACHE_FILE, ModelCatalog, list_models, save_disk_snapshot
-from chutes_mcp.chutes.listing import ModelFilter
+from chutes_mcp.chutes.catalog.filters import ModelFilter
+from chutes_mcp.chutes.catalog.service import CACHE_FILE, ModelCatalog, list_models, save_disk_snapshot
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,11 @@ from collections.abc import AsyncGenerator
 import anyio
 import pytest
 
-from chutes_mcp.chutes.cost import TokenPrices
+from chutes_mcp.chutes.chat.cost import TokenPrices
+from chutes_mcp.chutes.chat.failover import FAILOVER_CODES, run_chat
+from chutes_mcp.chutes.chat.progress import ProgressThrottle, ProgressUpdate
+from chutes_mcp.chutes.chat.reasoning import clip_reasoning, is_empty_answer
+from chutes_mcp.chutes.chat.request import ChatRequest
 from chutes_mcp.chutes.errors import (
     AuthInvalidError,
     BadRequestError,
@@ -21,10 +25,6 @@ from chutes_mcp.chutes.errors import (
     RateLimitedError,
     TeeRequiredError,
 )
-from chutes_mcp.chutes.failover import FAILOVER_CODES, run_chat
-from chutes_mcp.chutes.progress import ProgressThrottle, ProgressUpdate
-from chutes_mcp.chutes.reasoning import clip_reasoning, is_empty_answer
-from chutes_mcp.chutes.request import ChatRequest
 from chutes_mcp.chutes.types import (
     ChatEvent,
     ChatResult,

@@ -7,10 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
-from chutes_mcp.chutes.aliases import ModelResolver
-from chutes_mcp.chutes.budget import enforce_cost_limit, estimate_prompt_tokens, worst_case
-from chutes_mcp.chutes.catalog import CatalogView, bundled_snapshot
-from chutes_mcp.chutes.chat_plan import AUTO_FALLBACKS, ChatNeeds, ChatPlanner
+from chutes_mcp.chutes.catalog.aliases import ModelResolver
+from chutes_mcp.chutes.catalog.models import ModelInfo
+from chutes_mcp.chutes.catalog.service import CatalogView, bundled_snapshot
+from chutes_mcp.chutes.chat.budget import enforce_cost_limit, estimate_prompt_tokens, worst_case
+from chutes_mcp.chutes.chat.plan import AUTO_FALLBACKS, ChatNeeds, ChatPlanner
 from chutes_mcp.chutes.errors import (
     BadRequestError,
     ChutesError,
@@ -19,7 +20,6 @@ from chutes_mcp.chutes.errors import (
     ModelNotFoundError,
     TeeRequiredError,
 )
-from chutes_mcp.chutes.models import ModelInfo
 
 VIEW = CatalogView(snapshot=bundled_snapshot(), source="bundled", stale=False, last_error=None)
 GLM = "zai-org/GLM-4.7-TEE"

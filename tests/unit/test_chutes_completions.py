@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chutes_mcp.chutes.completions import ChatAccumulator, ChunkDecoder, result_from_completion
+from chutes_mcp.chutes.chat.chunks import ChatAccumulator, ChunkDecoder, result_from_completion
 from chutes_mcp.chutes.types import (
     Done,
     ReasoningDelta,

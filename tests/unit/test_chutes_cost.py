@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chutes_mcp.chutes.cost import TokenPrices, cost_usd
+from chutes_mcp.chutes.chat.cost import TokenPrices, cost_usd
 from chutes_mcp.chutes.types import Usage
 
 GLM = TokenPrices(prompt=0.38, completion=1.7, cache_read=0.19)

@@ -8,11 +8,9 @@ import pytest
 
 from chutes_mcp.chutes.errors import (
     NetworkError,
-    error_from_response,
-    error_from_stream_line,
-    parse_error_body,
     redact,
 )
+from chutes_mcp.chutes.http.error_bodies import error_from_response, error_from_stream_line, parse_error_body
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "chutes-live-2026-02-18"
 API_KEY = "cpk_" + "a" * 32 + "." + "b" * 32 + "." + "C" * 32

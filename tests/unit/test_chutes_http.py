@@ -7,7 +7,7 @@ import pytest
 
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.errors import BadRequestError, UpstreamError
-from chutes_mcp.chutes.http import build_http_client
+from chutes_mcp.chutes.http.pool import build_http_client
 from chutes_mcp.config import Settings
 
 KEY = "cpk_" + "a" * 32 + "." + "b" * 32 + "." + "C" * 32

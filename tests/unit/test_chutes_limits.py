@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from chutes_mcp.chutes.breaker import BreakerRegistry, BreakerState
 from chutes_mcp.chutes.errors import ModelUnavailableError
-from chutes_mcp.chutes.ratelimit import RateLimiter
+from chutes_mcp.chutes.resilience.breaker import BreakerRegistry, BreakerState
+from chutes_mcp.chutes.resilience.limiter import RateLimiter
 
 
 class Clock:

@@ -9,8 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import SecretStr
 
-from chutes_mcp.chutes.errors import AuthInvalidError, BadRequestError
-from chutes_mcp.chutes.oauth import (
+from chutes_mcp.chutes.auth.oauth import (
     OAuthApp,
     TokenSet,
     TokenStore,
@@ -18,6 +17,7 @@ from chutes_mcp.chutes.oauth import (
     code_from_callback,
     new_pkce_pair,
 )
+from chutes_mcp.chutes.errors import AuthInvalidError, BadRequestError
 
 APP = OAuthApp(
     idp_base="https://api.chutes.ai/idp",

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
+from chutes_mcp.chutes.chat.request import ChatRequest, build_chat_body
 from chutes_mcp.chutes.errors import BadRequestError
-from chutes_mcp.chutes.request import ChatRequest, build_chat_body
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 

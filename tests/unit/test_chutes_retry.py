@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from chutes_mcp.chutes.errors import BadRequestError, ChutesError, ModelUnavailableError, RateLimitedError
-from chutes_mcp.chutes.retry import RetryPolicy, with_retries
+from chutes_mcp.chutes.resilience.retry import RetryPolicy, with_retries
 
 FAST = RetryPolicy(max_retries=3, base_s=0.001, cap_s=0.004)
 

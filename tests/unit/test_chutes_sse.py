@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chutes_mcp.chutes.sse import DONE, MalformedStreamError, SSEDecoder, SSEItem
+from chutes_mcp.chutes.http.sse import DONE, MalformedStreamError, SSEDecoder, SSEItem
 
 
 def decode(pieces: list[bytes]) -> list[SSEItem]:

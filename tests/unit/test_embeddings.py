@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from chutes_mcp.chutes.embeddings import EmbeddingCatalog, EmbeddingModel, chute_slug
+from chutes_mcp.chutes.embeddings.catalog import EmbeddingCatalog, EmbeddingModel, chute_slug
 from chutes_mcp.chutes.errors import ModelNotFoundError, TeeRequiredError
 
 

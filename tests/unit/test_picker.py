@@ -7,11 +7,11 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView, bundled_snapshot
-from chutes_mcp.chutes.listing import ModelFilter
-from chutes_mcp.chutes.models import ModelInfo
-from chutes_mcp.chutes.picker import PRESETS, PickRequest, pick_models, routing_string
-from chutes_mcp.chutes.presets import PRESET_NAMES, Preset
+from chutes_mcp.chutes.catalog.filters import ModelFilter
+from chutes_mcp.chutes.catalog.models import ModelInfo
+from chutes_mcp.chutes.catalog.picker import PRESETS, PickRequest, pick_models, routing_string
+from chutes_mcp.chutes.catalog.presets import PRESET_NAMES, Preset
+from chutes_mcp.chutes.catalog.service import CatalogSnapshot, CatalogView, bundled_snapshot
 
 VIEW = CatalogView(snapshot=bundled_snapshot(), source="bundled", stale=True, last_error=None)
 BY_ID = {model.id: model for model in VIEW.models}

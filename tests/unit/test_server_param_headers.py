@@ -10,8 +10,8 @@ from pydantic import Field
 
 from chutes_mcp.config import Settings
 from chutes_mcp.server.app import create_server
-from chutes_mcp.server.http import HttpOptions
 from chutes_mcp.server.param_headers import annotates_headers, header_check_lookup, narrow_header_checks
+from chutes_mcp.server.streamable_http import HttpOptions
 
 
 def _routed_server() -> MCPServer[Any]:

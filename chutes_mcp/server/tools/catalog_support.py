@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chutes_mcp.chutes.catalog import CatalogView
-from chutes_mcp.chutes.listing import ModelFilter
+from chutes_mcp.chutes.catalog.filters import ModelFilter
+from chutes_mcp.chutes.catalog.service import CatalogView
 from chutes_mcp.server.runtime import Runtime
 
 

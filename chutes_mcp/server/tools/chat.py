@@ -6,13 +6,13 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chutes_mcp.chutes.budget import enforce_cost_limit, estimate_prompt_tokens
-from chutes_mcp.chutes.chat_plan import ChatNeeds
-from chutes_mcp.chutes.cost import TokenPrices
-from chutes_mcp.chutes.failover import Attempt, ChatOutcome, run_chat
-from chutes_mcp.chutes.progress import ProgressUpdate
-from chutes_mcp.chutes.reasoning import REASONING_CHARS, clip_reasoning
-from chutes_mcp.chutes.request import ChatRequest, ReasoningEffort
+from chutes_mcp.chutes.chat.budget import enforce_cost_limit, estimate_prompt_tokens
+from chutes_mcp.chutes.chat.cost import TokenPrices
+from chutes_mcp.chutes.chat.failover import Attempt, ChatOutcome, run_chat
+from chutes_mcp.chutes.chat.plan import ChatNeeds
+from chutes_mcp.chutes.chat.progress import ProgressUpdate
+from chutes_mcp.chutes.chat.reasoning import REASONING_CHARS, clip_reasoning
+from chutes_mcp.chutes.chat.request import ChatRequest, ReasoningEffort
 from chutes_mcp.chutes.types import QuotaHeaders, Usage
 from chutes_mcp.server.progress import progress_requested
 from chutes_mcp.server.runtime import Runtime

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from chutes_mcp.chutes.embed_batches import BATCH_SIZE, embed_in_batches
+from chutes_mcp.chutes.embeddings.batches import BATCH_SIZE, embed_in_batches
 from chutes_mcp.chutes.errors import BadRequestError
 from chutes_mcp.chutes.types import Usage
 from chutes_mcp.server.runtime import Runtime

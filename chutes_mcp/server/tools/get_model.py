@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from chutes_mcp.chutes.details import ModelDetails, model_details
+from chutes_mcp.chutes.catalog.details import ModelDetails, model_details
 from chutes_mcp.server.runtime import Runtime
 from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
 from chutes_mcp.server.tools.catalog_support import provenance, usd

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from chutes_mcp.chutes.browse import (
+from chutes_mcp.chutes.catalog.browse import (
     DEFAULT_COLUMNS,
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -15,7 +15,7 @@ from chutes_mcp.chutes.browse import (
     SortKey,
     browse_models,
 )
-from chutes_mcp.chutes.listing import ModelFilter
+from chutes_mcp.chutes.catalog.filters import ModelFilter
 from chutes_mcp.server.runtime import Runtime
 from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
 from chutes_mcp.server.tools.catalog_support import catalog_filter, provenance

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from chutes_mcp.chutes.listing import ModelFilter
-from chutes_mcp.chutes.picker import PRESETS, PickRequest, PickResult, pick_models
-from chutes_mcp.chutes.presets import Preset, Selector
+from chutes_mcp.chutes.catalog.filters import ModelFilter
+from chutes_mcp.chutes.catalog.picker import PRESETS, PickRequest, PickResult, pick_models
+from chutes_mcp.chutes.catalog.presets import Preset, Selector
 from chutes_mcp.server.runtime import Runtime
 from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
 from chutes_mcp.server.tools.catalog_support import catalog_filter, provenance

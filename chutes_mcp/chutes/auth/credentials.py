@@ -10,8 +10,8 @@ import anyio
 import httpx2
 from pydantic import SecretStr
 
+from chutes_mcp.chutes.auth.oauth import OAuthApp, OAuthClient, TokenSet, TokenStore
 from chutes_mcp.chutes.errors import AuthInvalidError
-from chutes_mcp.chutes.oauth import OAuthApp, OAuthClient, TokenSet, TokenStore
 from chutes_mcp.config import Settings
 from chutes_mcp.log import get_logger
 

@@ -20,10 +20,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView, eligible
+from chutes_mcp.chutes.catalog.filters import CatalogSource, ModelFilter
+from chutes_mcp.chutes.catalog.models import ModelInfo
+from chutes_mcp.chutes.catalog.service import CatalogSnapshot, CatalogView, eligible
 from chutes_mcp.chutes.errors import InvalidCursorError
-from chutes_mcp.chutes.listing import CatalogSource, ModelFilter
-from chutes_mcp.chutes.models import ModelInfo
 
 SortKey = Literal["popularity", "price", "context", "id"]
 Column = Literal[

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from chutes_mcp.chutes.client import ChutesClient
-from chutes_mcp.chutes.embeddings import EmbeddingRoute
+from chutes_mcp.chutes.embeddings.catalog import EmbeddingRoute
 from chutes_mcp.chutes.errors import UpstreamError
 from chutes_mcp.chutes.types import Usage
 

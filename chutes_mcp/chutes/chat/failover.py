@@ -16,12 +16,18 @@ from typing import Protocol
 
 import anyio
 
-from chutes_mcp.chutes.completions import ChatAccumulator
-from chutes_mcp.chutes.cost import TokenPrices, cost_usd
+from chutes_mcp.chutes.chat.chunks import ChatAccumulator
+from chutes_mcp.chutes.chat.cost import TokenPrices, cost_usd
+from chutes_mcp.chutes.chat.progress import (
+    HEARTBEAT_S,
+    ProgressCallback,
+    ProgressThrottle,
+    ProgressUpdate,
+    tail,
+)
+from chutes_mcp.chutes.chat.reasoning import is_empty_answer
+from chutes_mcp.chutes.chat.request import ChatRequest
 from chutes_mcp.chutes.errors import ChutesError, ChutesTimeoutError, EmptyAnswerError
-from chutes_mcp.chutes.progress import HEARTBEAT_S, ProgressCallback, ProgressThrottle, ProgressUpdate, tail
-from chutes_mcp.chutes.reasoning import is_empty_answer
-from chutes_mcp.chutes.request import ChatRequest
 from chutes_mcp.chutes.types import ChatEvent, ChatResult, Done, ReasoningDelta, UsageEvent
 
 FAILOVER_CODES = frozenset(

@@ -7,14 +7,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from chutes_mcp.chutes.aliases import ModelResolver
-from chutes_mcp.chutes.browse import catalog_index
-from chutes_mcp.chutes.catalog import CatalogView
+from chutes_mcp.chutes.catalog.aliases import ModelResolver
+from chutes_mcp.chutes.catalog.browse import catalog_index
+from chutes_mcp.chutes.catalog.filters import CatalogSource, ModelFilter
+from chutes_mcp.chutes.catalog.models import ModelInfo
+from chutes_mcp.chutes.catalog.naming import short_name
+from chutes_mcp.chutes.catalog.picker import ModelPick, PickRequest, pick_models
+from chutes_mcp.chutes.catalog.service import CatalogView
 from chutes_mcp.chutes.errors import BadRequestError, ChutesError
-from chutes_mcp.chutes.listing import CatalogSource, ModelFilter
-from chutes_mcp.chutes.models import ModelInfo
-from chutes_mcp.chutes.naming import short_name
-from chutes_mcp.chutes.picker import ModelPick, PickRequest, pick_models
 
 # Enough candidates that one of another family is almost always among them.
 _SECOND_OPINION_POOL = 10

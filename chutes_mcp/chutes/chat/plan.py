@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from chutes_mcp.chutes.aliases import ModelResolver, Resolution
-from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView
+from chutes_mcp.chutes.catalog.aliases import ModelResolver, Resolution
+from chutes_mcp.chutes.catalog.filters import Feature, ModelFilter
+from chutes_mcp.chutes.catalog.models import ModelInfo
+from chutes_mcp.chutes.catalog.picker import PickRequest, pick_models
+from chutes_mcp.chutes.catalog.routing import format_routing_string
+from chutes_mcp.chutes.catalog.service import CatalogSnapshot, CatalogView
 from chutes_mcp.chutes.errors import BadRequestError, ChutesError, ModelNotAllowedError
-from chutes_mcp.chutes.listing import Feature, ModelFilter
-from chutes_mcp.chutes.models import ModelInfo
-from chutes_mcp.chutes.picker import PickRequest, pick_models
-from chutes_mcp.chutes.routing import format_routing_string
 
 AUTO_FALLBACKS = 2
 """Models `auto` adds after the requested one: enough to ride out a cold or saturated chute, few enough

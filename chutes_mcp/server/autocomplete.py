@@ -11,7 +11,7 @@ from mcp.types import (
     ResourceTemplateReference,
 )
 
-from chutes_mcp.chutes.presets import PRESET_NAMES
+from chutes_mcp.chutes.catalog.presets import PRESET_NAMES
 from chutes_mcp.server.prompts import MODEL_ARGUMENTS, TASK_ARGUMENTS, TEE_MODEL_ARGUMENTS
 from chutes_mcp.server.resources import MODEL_TEMPLATE
 from chutes_mcp.server.runtime_slot import RuntimeSlot
@@ -25,7 +25,7 @@ def _completion(values: list[str]) -> Completion:
 
 async def _model_ids(slot: RuntimeSlot, typed: str, *, tee_only: bool) -> Completion:
     runtime = await slot.runtime()
-    from chutes_mcp.chutes.browse import complete_ids  # loaded with the runtime (see `runtime_slot`)
+    from chutes_mcp.chutes.catalog.browse import complete_ids  # loaded with the runtime (see `runtime_slot`)
 
     view = await runtime.catalog_view()
     return _completion(complete_ids(view, typed, tee_only=tee_only or runtime.settings.tee_only))

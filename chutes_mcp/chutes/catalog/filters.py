@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chutes_mcp.chutes.models import ModelInfo
+from chutes_mcp.chutes.catalog.models import ModelInfo
 
 Feature = Literal["json_mode", "structured_outputs", "tools", "reasoning"]
 Modality = Literal["text", "image", "video", "audio"]

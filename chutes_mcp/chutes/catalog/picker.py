@@ -18,11 +18,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chutes_mcp.chutes.catalog import CatalogSnapshot, CatalogView, Eligible, eligible
-from chutes_mcp.chutes.listing import CatalogSource, Feature, Modality, ModelFilter
-from chutes_mcp.chutes.models import ModelInfo, Prices
-from chutes_mcp.chutes.presets import Preset, Selector
-from chutes_mcp.chutes.routing import format_routing_string
+from chutes_mcp.chutes.catalog.filters import CatalogSource, Feature, Modality, ModelFilter
+from chutes_mcp.chutes.catalog.models import ModelInfo, Prices
+from chutes_mcp.chutes.catalog.presets import Preset, Selector
+from chutes_mcp.chutes.catalog.routing import format_routing_string
+from chutes_mcp.chutes.catalog.service import CatalogSnapshot, CatalogView, Eligible, eligible
 
 Term = Literal["popularity", "price", "context", "features", "output_length", "specialization"]
 

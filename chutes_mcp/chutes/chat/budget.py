@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from chutes_mcp.chutes.chat_plan import Candidate, ChatPlan
+from chutes_mcp.chutes.catalog.models import ModelInfo
+from chutes_mcp.chutes.chat.plan import Candidate, ChatPlan
 from chutes_mcp.chutes.errors import CostLimitError
-from chutes_mcp.chutes.models import ModelInfo
 
 CHARS_PER_TOKEN = 3
 MESSAGE_OVERHEAD_TOKENS = 8

@@ -30,8 +30,8 @@ from chutes_mcp.chutes.errors import (
     BadRequestError,
     ChutesError,
     NetworkError,
-    error_from_response,
 )
+from chutes_mcp.chutes.http.error_bodies import error_from_response
 from chutes_mcp.config import Settings
 from chutes_mcp.log import get_logger
 

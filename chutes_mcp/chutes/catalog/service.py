@@ -24,8 +24,8 @@ from typing import Any, Literal, Self, TypeVar, cast
 import anyio
 from anyio.abc import TaskGroup
 
-from chutes_mcp.chutes.listing import CatalogSource, ModelFilter, ModelList
-from chutes_mcp.chutes.models import ModelInfo, models_from_raw
+from chutes_mcp.chutes.catalog.filters import CatalogSource, ModelFilter, ModelList
+from chutes_mcp.chutes.catalog.models import ModelInfo, models_from_raw
 from chutes_mcp.log import get_logger
 
 FetchModels = Callable[[], Awaitable[list[dict[str, Any]]]]
@@ -113,7 +113,11 @@ def list_models(view: CatalogView, model_filter: ModelFilter) -> ModelList:
 @cache
 def bundled_snapshot() -> CatalogSnapshot:
     """The dated snapshot shipped in `chutes_mcp/chutes/data` (regenerate with scripts/make_snapshot.py)."""
-    text = resources.files("chutes_mcp.chutes").joinpath("data", "models_snapshot.json").read_text("utf-8")
+    text = (
+        resources.files("chutes_mcp.chutes.catalog")
+        .joinpath("data", "models_snapshot.json")
+        .read_text("utf-8")
+    )
     document = json.loads(text)
     return CatalogSnapshot(
         models=models_from_raw(document["data"]),

@@ -15,18 +15,18 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from chutes_mcp.chutes.catalog import CatalogView
-from chutes_mcp.chutes.errors import BadRequestError, ModelNotFoundError, TeeRequiredError
-from chutes_mcp.chutes.listing import CatalogSource, ModelFilter
-from chutes_mcp.chutes.naming import PROVIDER_PREFIX, NameEntry, NameIndex
-from chutes_mcp.chutes.picker import PickRequest, pick_models
-from chutes_mcp.chutes.presets import Preset
-from chutes_mcp.chutes.routing import (
+from chutes_mcp.chutes.catalog.filters import CatalogSource, ModelFilter
+from chutes_mcp.chutes.catalog.naming import PROVIDER_PREFIX, NameEntry, NameIndex
+from chutes_mcp.chutes.catalog.picker import PickRequest, pick_models
+from chutes_mcp.chutes.catalog.presets import Preset
+from chutes_mcp.chutes.catalog.routing import (
     RoutingSelector,
     RoutingString,
     format_routing_string,
     parse_routing_string,
 )
+from chutes_mcp.chutes.catalog.service import CatalogView
+from chutes_mcp.chutes.errors import BadRequestError, ModelNotFoundError, TeeRequiredError
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chutes_mcp.chutes.catalog.naming import NameEntry, NameIndex
 from chutes_mcp.chutes.errors import ModelNotFoundError, TeeRequiredError
-from chutes_mcp.chutes.naming import NameEntry, NameIndex
 
 EmbeddingRouteKind = Literal["chute", "embed"]
 
@@ -68,7 +68,11 @@ class EmbeddingRoute(BaseModel):
 
 @cache
 def bundled_embedding_models() -> tuple[EmbeddingModel, ...]:
-    text = resources.files("chutes_mcp.chutes").joinpath("data", "embedding_models.json").read_text("utf-8")
+    text = (
+        resources.files("chutes_mcp.chutes.embeddings")
+        .joinpath("data", "embedding_models.json")
+        .read_text("utf-8")
+    )
     return tuple(
         EmbeddingModel.model_validate({**entry, "source": "bundled"}) for entry in json.loads(text)["models"]
     )

@@ -1,0 +1,2 @@
+"""Staying within what Chutes tolerates: retries with backoff, the request rate limiter, and per-model
+circuit breakers."""
