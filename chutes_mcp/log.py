@@ -2,9 +2,8 @@
 
 stdout belongs to the MCP protocol in stdio mode, so nothing here may ever write to it.
 
-structlog is imported when something first logs, not at start: at the default level the stdio server
-answers its tool list before anything logs, and importing structlog was 1.5% of the instructions from
-spawn to that answer. The server imports it with the runtime (`runtime_slot`), after the handshake.
+structlog is imported when something first logs, not at start: at the default level (WARNING) a
+stdio server may never log at all.
 """
 
 from __future__ import annotations

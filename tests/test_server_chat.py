@@ -273,6 +273,38 @@ async def test_cost_limit_refuses_before_any_call(sim: SimProcess, tmp_path: Pat
     assert chat_requests(sim) == 0
 
 
+@pytest.mark.parametrize("mode", ERAS)
+async def test_arguments_are_strictly_typed(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    async with mcp_session(sim, tmp_path, mode) as client:  # type: ignore[arg-type]
+        as_text = error_of(await client.call_tool("chat", {"prompt": "hi", "max_tokens": "10"}))
+        as_flag = error_of(await client.call_tool("chat", {"prompt": "hi", "include_reasoning": "true"}))
+    assert (as_text["code"], as_flag["code"]) == ("invalid_arguments", "invalid_arguments")
+    assert as_text["message"].startswith("max_tokens: ")
+    assert as_flag["message"].startswith("include_reasoning: ")
+    assert chat_requests(sim) == 0
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_text_that_is_json_stays_text_and_nulls_mean_unset(
+    sim: SimProcess, tmp_path: Path, mode: str
+) -> None:
+    # A prompt may be a JSON document; it is sent as the text it is, not decoded into an object. A
+    # client in OpenAI's strict mode sends null for every optional argument it does not set.
+    document = '{"city": "Paris", "days": [1, 2]}'
+    async with mcp_session(sim, tmp_path, mode) as client:  # type: ignore[arg-type]
+        as_json = structured(
+            await client.call_tool("chat", {"prompt": document, "model": PLAIN, "max_tokens": 8})
+        )
+        as_nulls = structured(
+            await client.call_tool(
+                "chat",
+                {"prompt": "hello", "model": PLAIN, "system": None, "max_tokens": None, "stop": None},
+            )
+        )
+    assert as_json["usage"]["prompt_tokens"] > 0
+    assert as_nulls["text"]
+
+
 # -- every error code --------------------------------------------------------------------------------------
 
 HELLO = {"prompt": "hello", "model": TEE_MODEL}

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import termios
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -360,45 +359,3 @@ def test_a_host_that_stops_reading_does_not_crash_the_server(sim: SimProcess, tm
     stderr = process.stderr.read()  # at the default level the server writes next to nothing there
     assert code == 0, stderr.decode(errors="replace")
     assert b"Traceback" not in stderr
-
-
-# Imported when the runtime opens (see chutes_mcp/server/runtime_slot.py), not before.
-DOMAIN_MODULES = ("chutes_mcp.chutes.client", "chutes_mcp.server.tools.chat")
-
-
-def imported(server: RawServer, module: str) -> bool:
-    """Whether `-X importtime` has reported `module` on the server's stderr."""
-    return re.search(rb"\| +" + re.escape(module.encode()) + rb"\n", bytes(server.stderr)) is not None
-
-
-def wait_for_import(server: RawServer, module: str) -> None:
-    deadline = time.monotonic() + HANG_GUARD_S
-    while not imported(server, module):
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"{module} was never imported; stderr tail:\n{server.stderr[-2000:].decode()}"
-            )
-        time.sleep(0.01)
-
-
-def test_the_handshake_and_the_lists_come_before_the_chutes_domain(sim: SimProcess, tmp_path: Path) -> None:
-    # A host waits for the lists at start; the domain and the runtime load after the tool list.
-    server = RawServer(server_env(sim, tmp_path, PYTHONPROFILEIMPORTTIME="1"))
-    try:
-        initialize_legacy(server)
-        resources = server.request("resources/list")
-        prompts = server.request("prompts/list")
-        wait_for_import(server, "chutes_mcp.server.stdio")  # the last module start-up imports
-        before = [module for module in DOMAIN_MODULES if imported(server, module)]
-        tools = server.request("tools/list")
-        models = server.request("tools/call", {"name": "list_models", "arguments": {"limit": 1}})
-        for module in DOMAIN_MODULES:
-            wait_for_import(server, module)
-    finally:
-        code = server.close()
-    assert code == 0
-    assert before == []
-    assert len(resources["result"]["resources"]) == 4
-    assert len(prompts["result"]["prompts"]) == 3
-    assert len(tools["result"]["tools"]) == 6
-    assert models["result"]["isError"] is False, models

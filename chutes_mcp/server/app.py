@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.prompts import Prompt
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, CallToolResult, EmptyResult, SetLevelRequestParams
+from mcp.types import INVALID_PARAMS, CallToolResult, Prompt, SetLevelRequestParams
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -20,14 +21,13 @@ from chutes_mcp import __version__, log
 from chutes_mcp.config import Settings
 from chutes_mcp.server.access_log import access_log, tool_call_fields
 from chutes_mcp.server.autocomplete import register_completions
-from chutes_mcp.server.error_results import INVALID_ARGUMENTS, error_payload, error_result
+from chutes_mcp.server.error_results import INVALID_ARGUMENTS, error_payload, error_result, house_error_code
 from chutes_mcp.server.instructions import INSTRUCTIONS
-from chutes_mcp.server.param_headers import narrow_header_checks
-from chutes_mcp.server.prompts import build_prompts, check_prompt_request
+from chutes_mcp.server.prompts import check_prompt_request, register_prompts
 from chutes_mcp.server.resources import register_resources
-from chutes_mcp.server.runtime_slot import RuntimeSlot, TenancyMode
-from chutes_mcp.server.tool_schemas import shipped as shipped_tools
-from chutes_mcp.server.toolkit import build_tool
+from chutes_mcp.server.runtime import Runtime, TenancyMode, open_runtime
+from chutes_mcp.server.toolkit import ToolSpec, add_tools, check_arguments, without_nulls
+from chutes_mcp.server.tools import TOOLS
 
 if TYPE_CHECKING:
     from chutes_mcp.server.streamable_http import HttpOptions
@@ -37,48 +37,91 @@ class UnknownToolNameError(ValueError):
     pass
 
 
-def _unknown_arguments(name: str, given: set[str], accepted: frozenset[str]) -> CallToolResult:
-    return error_result(
-        error_payload(
-            INVALID_ARGUMENTS,
-            f"{name} has no argument(s) {', '.join(sorted(given))}",
-            f"Accepted arguments: {', '.join(sorted(accepted)) or 'none'}.",
+def _wire(result: CallToolResult) -> dict[str, Any]:
+    return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def _unknown_arguments(name: str, given: set[str], accepted: set[str]) -> dict[str, Any]:
+    return _wire(
+        error_result(
+            error_payload(
+                INVALID_ARGUMENTS,
+                f"{name} has no argument(s) {', '.join(sorted(given))}",
+                f"Accepted arguments: {', '.join(sorted(accepted)) or 'none'}.",
+            )
         )
     )
 
 
-def _request_guard(accepted: dict[str, frozenset[str]], prompts: Sequence[Prompt], slot: RuntimeSlot) -> Any:
-    """One middleware for every request: tool calls and prompt requests checked, the runtime started."""
-    prompts_by_name = {prompt.name: prompt for prompt in prompts}
+def _in_house_shape(result: HandlerResult) -> HandlerResult:
+    """The SDK's own refusal of a call's arguments (its model of them can refuse what the tool's
+    model took) as an `invalid_arguments` error; every other result as it is."""
+    if not isinstance(result, dict) or not result.get("isError"):
+        return result
+    text = "".join(str(block.get("text", "")) for block in result.get("content") or ())
+    if house_error_code(text) is not None:
+        return result
+    return _wire(
+        error_result(
+            error_payload(INVALID_ARGUMENTS, text, "Fix the arguments named above and call the tool again.")
+        )
+    )
 
-    async def guard(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method == "tools/list":
-            result = await call_next(ctx)
-            # The client has what it waited for at start; now the tools can load (see `runtime_slot`).
-            slot.want()
-            return result
+
+class _RequestGuard:
+    """The server's one middleware: tool calls checked (unknown tools and arguments refused in the
+    house's shape) and logged, prompt requests checked, and the 2025-era `logging/setLevel` answered."""
+
+    def __init__(self, server: MCPServer[Runtime], tools: Mapping[str, ToolSpec[Any, Any]]) -> None:
+        self._server = server
+        self._tools = tools
+        self._prompts: dict[str, Prompt] | None = None
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "tools/call" and ctx.params is not None:
+            return await self._tool_call(ctx, call_next)
         if ctx.method == "prompts/get" and ctx.params is not None:
-            check_prompt_request(prompts_by_name, ctx.params)
-        if ctx.method != "tools/call" or ctx.params is None:
-            return await call_next(ctx)
-        name = ctx.params.get("name")
-        if not isinstance(name, str) or name not in accepted:
+            check_prompt_request(await self._listed_prompts(), ctx.params)
+        elif ctx.method == "logging/setLevel" and ctx.protocol_version in HANDSHAKE_PROTOCOL_VERSIONS:
+            # MCPServer leaves this 2025-era method unregistered, and has no public way to register it
+            # (an Extension may not bind a spec method). This server sends no log notifications (its
+            # logs go to stderr; logging to clients is deprecated as of 2026-07-28), so every level is
+            # already honoured; refusing would only break clients that set one in their handshake.
+            params = SetLevelRequestParams.model_validate(ctx.params or {})
+            access_log.debug("logging.set_level", level=params.level)
+            return {}
+        return await call_next(ctx)
+
+    async def _listed_prompts(self) -> dict[str, Prompt]:
+        if self._prompts is None:
+            self._prompts = {prompt.name: prompt for prompt in await self._server.list_prompts()}
+        return self._prompts
+
+    async def _tool_call(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        params = ctx.params or {}
+        name = params.get("name")
+        spec = self._tools.get(name) if isinstance(name, str) else None
+        if spec is None:
             # Both spec revisions make an unknown tool a protocol error; MCPServer alone would answer
             # with an isError result (python-sdk#3659).
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}")
-        arguments = ctx.params.get("arguments")
-        # A tool's model would silently ignore an argument it does not know (a misspelt `max_token`,
-        # say), and the call would run on a default the caller never chose.
-        extra = set(arguments) - accepted[name] if isinstance(arguments, dict) else set()
-        if extra:
-            return _unknown_arguments(name, extra, accepted[name])
+        arguments = params.get("arguments")
         started = time.perf_counter()
-        result = await call_next(ctx)
+        result: HandlerResult
+        if isinstance(arguments, Mapping) and (extra := set(arguments) - spec.args.model_fields.keys()):
+            result = _unknown_arguments(spec.name, extra, set(spec.args.model_fields))
+        elif isinstance(arguments, Mapping) and (refusal := check_arguments(spec, arguments)) is not None:
+            result = _wire(refusal)
+        else:
+            if (
+                isinstance(arguments, Mapping)
+                and (cleaned := without_nulls(spec, arguments)) is not arguments
+            ):
+                ctx = replace(ctx, params={**params, "arguments": cleaned})
+            result = _in_house_shape(await call_next(ctx))
         if log.enabled(logging.INFO):  # not at stdio's default, WARNING: the line would be dropped
-            _log_tool_call(ctx, name, result, started)
+            _log_tool_call(ctx, spec.name, result, started)
         return result
-
-    return guard
 
 
 def _log_tool_call(
@@ -93,7 +136,8 @@ def _log_tool_call(
         fields["model"] = structured.get("model_used") or structured.get("model")
         fields["cost_usd"] = structured.get("cost_usd")
         if result.get("isError"):
-            fields["code"] = _error_code(result)
+            content = result.get("content") or [{}]
+            fields["code"] = house_error_code(str(content[0].get("text", "")))
     request_fields = tool_call_fields(ctx.request)
     if request_fields is not None:
         request_fields.update(fields)
@@ -101,20 +145,26 @@ def _log_tool_call(
     access_log.info("tool.call", **fields, latency_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-def _error_code(result: dict[str, Any]) -> str | None:
-    content = result.get("content") or [{}]
-    code, _, _ = str(content[0].get("text", "")).partition(":")
-    return code or None
+class _Serving:
+    """The runtime of the running server, for the few handlers the SDK gives no request context."""
+
+    def __init__(self) -> None:
+        self.runtime: Runtime | None = None
+
+    def current(self) -> Runtime:
+        if self.runtime is None:
+            raise RuntimeError("the server is not serving: its lifespan has not started or has ended")
+        return self.runtime
 
 
-def _health_routes(server: MCPServer[RuntimeSlot], slot: RuntimeSlot) -> None:
+def _health_routes(server: MCPServer[Runtime], serving: _Serving) -> None:
     # Probes come from load balancers and kubelets: no token, the pod IP as Host. The SDK serves
     # custom routes outside its auth and Host checks, which is what they need.
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
 
     async def readyz(request: Request) -> Response:
-        runtime = slot.current
+        runtime = serving.runtime
         if runtime is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         view = await runtime.catalog.get()
@@ -124,23 +174,7 @@ def _health_routes(server: MCPServer[RuntimeSlot], slot: RuntimeSlot) -> None:
     server.custom_route("/readyz", methods=["GET"], include_in_schema=False)(readyz)
 
 
-def _accept_log_level(server: MCPServer[RuntimeSlot]) -> None:
-    """Answer the 2025-era `logging/setLevel`, which MCPServer leaves unregistered.
-
-    This server sends no log notifications (logging to clients is deprecated as of 2026-07-28; its
-    logs go to stderr), so every level is already honoured; refusing the call would only break
-    clients that set one during their handshake.
-    """
-
-    async def set_level(ctx: ServerRequestContext[Any, Any], params: SetLevelRequestParams) -> EmptyResult:
-        access_log.debug("logging.set_level", level=params.level)
-        return EmptyResult()
-
-    server._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
-
-
 def _http_auth(http: HttpOptions | None) -> dict[str, Any]:
-    """Bearer-token checking for HTTP with server tokens; imported only then, so stdio starts lighter."""
     if http is None or not http.auth_tokens:
         return {}
     from chutes_mcp.server.streamable_http import StaticTokenVerifier, auth_settings
@@ -148,30 +182,34 @@ def _http_auth(http: HttpOptions | None) -> dict[str, Any]:
     return {"token_verifier": StaticTokenVerifier(http.auth_tokens), "auth": auth_settings(http)}
 
 
-def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCPServer[RuntimeSlot]:
-    listing = shipped_tools()
+def _enabled_tools(settings: Settings) -> dict[str, ToolSpec[Any, Any]]:
     disabled = set(settings.disabled_tools)
-    unknown = disabled - listing.keys()
+    unknown = disabled - TOOLS.keys()
     if unknown:
         raise UnknownToolNameError(
             f"CHUTES_DISABLED_TOOLS names unknown tools: {', '.join(sorted(unknown))}; "
-            f"the tools are {', '.join(listing)}"
+            f"the tools are {', '.join(TOOLS)}"
         )
+    return {name: spec for name, spec in TOOLS.items() if name not in disabled}
 
+
+def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCPServer[Runtime]:
+    tools = _enabled_tools(settings)
     tenancy: TenancyMode = "server"
     if http is not None and http.key_source == "request":
         tenancy = "request" if http.auth_tokens else "request-bearer"
-    # An HTTP server opens the runtime before it takes connections; stdio after the tool list (see runtime_slot).
-    slot = RuntimeSlot(settings, tenancy=tenancy, eager=http is not None)
+    serving = _Serving()
 
     @asynccontextmanager
-    async def lifespan(_server: MCPServer[RuntimeSlot]) -> AsyncIterator[RuntimeSlot]:
-        async with slot.serving():
-            yield slot
+    async def lifespan(_server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
+        async with open_runtime(settings, tenancy=tenancy) as runtime:
+            serving.runtime = runtime
+            try:
+                yield runtime
+            finally:
+                serving.runtime = None
 
-    enabled = {name: tool for name, tool in listing.items() if name not in disabled}
-    prompts = build_prompts(slot)
-    server: MCPServer[RuntimeSlot] = MCPServer(
+    server: MCPServer[Runtime] = MCPServer(
         "chutes-mcp",
         title="Chutes",
         version=__version__,
@@ -180,22 +218,13 @@ def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCP
         lifespan=lifespan,
         # Tools, resources and prompts are fixed at start: no list changes to listen for.
         subscriptions=False,
-        tools=[build_tool(name, tool) for name, tool in enabled.items()],
-        middleware=[
-            _request_guard(
-                {name: frozenset(tool["input"]["properties"]) for name, tool in enabled.items()},
-                prompts,
-                slot,
-            )
-        ],
         **_http_auth(http),
     )
-    register_resources(server, slot)
-    for prompt in prompts:
-        server.add_prompt(prompt)
-    register_completions(server, slot)
-    _accept_log_level(server)
+    server.middleware.append(_RequestGuard(server, tools))
+    add_tools(server, tools)
+    register_resources(server, serving.current)
+    register_prompts(server)
+    register_completions(server, serving.current)
     if http is not None:
-        narrow_header_checks(server)
-        _health_routes(server, slot)
+        _health_routes(server, serving)
     return server

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
-from pydantic_core import to_json
+from pydantic import TypeAdapter
 
 from chutes_mcp import __version__
 from chutes_mcp.chutes.catalog.browse import DEFAULT_COLUMNS, project
@@ -15,15 +14,16 @@ from chutes_mcp.chutes.catalog.details import alias_table, model_details
 from chutes_mcp.chutes.catalog.filters import ModelFilter
 from chutes_mcp.chutes.catalog.service import eligible
 from chutes_mcp.chutes.errors import ChutesError, ModelNotFoundError
-from chutes_mcp.server.resources import ALIASES_URI, MODELS_URI, STATUS_URI, TEE_MODELS_URI
 from chutes_mcp.server.runtime import Runtime
+
+_DOCUMENT = TypeAdapter(Any)
 
 
 def _json(document: Any) -> str:
-    return to_json(document).decode()
+    return _DOCUMENT.dump_json(document).decode()
 
 
-async def _catalog(runtime: Runtime, *, tee_only: bool) -> str:
+async def catalog_document(runtime: Runtime, *, tee_only: bool) -> str:
     tee_only = tee_only or runtime.settings.tee_only
     view = await runtime.catalog_view()
     columns = [column for column in DEFAULT_COLUMNS if column != "id"]
@@ -52,13 +52,13 @@ async def model_document(runtime: Runtime, model_id: str) -> str:
     return _json(details.model_dump(mode="json"))
 
 
-async def _aliases(runtime: Runtime) -> str:
+async def aliases_document(runtime: Runtime) -> str:
     view = await runtime.catalog_view()
     entries = alias_table(view, runtime.resolver, tee_only=runtime.settings.tee_only)
     return _json({"source": view.source, "fetched_at": view.fetched_at, "aliases": entries})
 
 
-async def _status(runtime: Runtime) -> str:
+async def status_document(runtime: Runtime) -> str:
     view = await runtime.catalog_view()
     age_s = (datetime.now(UTC) - view.fetched_at).total_seconds()
     return _json(
@@ -79,12 +79,3 @@ async def _status(runtime: Runtime) -> str:
             "limiter": runtime.client.limiter_state(),
         }
     )
-
-
-# The fixed resources' documents, by URI.
-READERS: dict[str, Callable[[Runtime], Awaitable[str]]] = {
-    MODELS_URI: lambda runtime: _catalog(runtime, tee_only=False),
-    TEE_MODELS_URI: lambda runtime: _catalog(runtime, tee_only=True),
-    ALIASES_URI: _aliases,
-    STATUS_URI: _status,
-}

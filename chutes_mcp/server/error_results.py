@@ -63,3 +63,15 @@ def chutes_error_result(exc: ChutesError) -> CallToolResult:
         # The answer broke off after it began: what had arrived was billed, and is the caller's.
         payload["partial_text"] = exc.partial_text
     return error_result(payload)
+
+
+def house_error_code(text: str) -> str | None:
+    """The code of an error text in the shape above (its last line a JSON object with a `code`); None
+    for any other text."""
+    _, _, last = text.rpartition("\n")
+    try:
+        payload = json.loads(last)
+    except ValueError:
+        return None
+    code = payload.get("code") if isinstance(payload, dict) else None
+    return code if isinstance(code, str) else None

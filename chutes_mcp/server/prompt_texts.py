@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from mcp.shared.exceptions import MCPError
@@ -95,11 +95,3 @@ async def choose_model_text(runtime: Runtime, task: str = "general", needs: str 
         "max_input_price, max_output_price), call `pick_model` with them; use `get_model` for details. "
         "Then recommend one model and a failover list to pass to `chat` as `model`, with one line why."
     )
-
-
-# Each prompt's text, by prompt name; the arguments arrive checked (`prompts.prompt_guard`).
-TEXTS: dict[str, Callable[..., Awaitable[str]]] = {
-    "private_chat": private_chat_text,
-    "second_opinion": second_opinion_text,
-    "choose_model": choose_model_text,
-}

@@ -1,78 +1,70 @@
 """MCP prompts: ready-made requests for private work, a second opinion, and choosing a model.
 
-Each prompt names concrete models from the current catalog, so the assistant can act on it at once.
-Listing them needs nothing but this module; their texts (`prompt_texts`) load with the runtime. The
-prompts are declared as the SDK lists them rather than derived from the functions' signatures, which
-cost a pydantic model and a JSON Schema per prompt at start for three lists of strings.
+Each prompt names concrete models from the current catalog (`prompt_texts`), so the assistant can act
+on it at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any, cast
 
-from mcp.server.mcpserver.prompts import Prompt
-from mcp.server.mcpserver.prompts.base import PromptArgument
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS
+from mcp.types import INVALID_PARAMS, Prompt
+from pydantic import Field
 
 from chutes_mcp.chutes.catalog.presets import PRESET_NAMES
-from chutes_mcp.server.runtime_slot import RuntimeSlot
+from chutes_mcp.server.prompt_texts import choose_model_text, private_chat_text, second_opinion_text
+from chutes_mcp.server.runtime import Runtime
 
-# Prompt arguments whose values complete from the catalog or the presets (see completions.py).
+# Prompt arguments whose values complete from the catalog or the presets (see `autocomplete`).
 TEE_MODEL_ARGUMENTS = {("private_chat", "model")}
 MODEL_ARGUMENTS = {("second_opinion", "first_model")}
 TASK_ARGUMENTS = {("choose_model", "task")}
 
 
-def _argument(name: str, description: str, *, required: bool = False) -> PromptArgument:
-    return PromptArgument(name=name, description=description, required=required)
+def _runtime(ctx: Context) -> Runtime:
+    # The SDK injects a bare `Context` into resources and prompts; its lifespan state is the runtime.
+    return cast(Runtime, ctx.request_context.lifespan_context)
 
 
-def _render(slot: RuntimeSlot, name: str) -> Callable[..., Awaitable[str]]:
-    async def render(**arguments: str) -> str:
-        runtime = await slot.runtime()
-        from chutes_mcp.server.prompt_texts import TEXTS  # loaded with the runtime
-
-        return await TEXTS[name](runtime, **arguments)
-
-    return render
-
-
-def _prompt(slot: RuntimeSlot, name: str, title: str, description: str, *arguments: PromptArgument) -> Prompt:
-    return Prompt(
-        name=name, title=title, description=description, arguments=list(arguments), fn=_render(slot, name)
+def register_prompts(server: MCPServer[Runtime]) -> None:
+    @server.prompt(
+        title="Private chat (TEE only)",
+        description="Have a request answered only by models running in a TEE (confidential compute).",
     )
+    async def private_chat(
+        request: Annotated[str, Field(description="What to ask, in full.")],
+        ctx: Context,
+        model: Annotated[str, Field(description="A TEE model to use; default: the top private picks.")] = "",
+    ) -> str:
+        return await private_chat_text(_runtime(ctx), request, model)
 
-
-def build_prompts(slot: RuntimeSlot) -> tuple[Prompt, ...]:
-    return (
-        _prompt(
-            slot,
-            "private_chat",
-            "Private chat (TEE only)",
-            "Have a request answered only by models running in a TEE (confidential compute).",
-            _argument("request", "What to ask, in full.", required=True),
-            _argument("model", "A TEE model to use; default: the top private picks."),
-        ),
-        _prompt(
-            slot,
-            "second_opinion",
-            "Second opinion",
-            "Ask a model of another family the same question and compare the answers.",
-            _argument("question", "The question both models answer.", required=True),
-            _argument("first_answer", "The answer to check, if there is one."),
-            _argument("first_model", "The model that gave the first answer; default: the server's default."),
-        ),
-        _prompt(
-            slot,
-            "choose_model",
-            "Choose a model",
-            "Choose a Chutes model for a task, starting from the current top picks.",
-            _argument("task", f"A task preset: {', '.join(PRESET_NAMES)}."),
-            _argument("needs", "What the model is for, in your words."),
-        ),
+    @server.prompt(
+        title="Second opinion",
+        description="Ask a model of another family the same question and compare the answers.",
     )
+    async def second_opinion(
+        question: Annotated[str, Field(description="The question both models answer.")],
+        ctx: Context,
+        first_answer: Annotated[str, Field(description="The answer to check, if there is one.")] = "",
+        first_model: Annotated[
+            str, Field(description="The model that gave the first answer; default: the server's default.")
+        ] = "",
+    ) -> str:
+        return await second_opinion_text(_runtime(ctx), question, first_answer, first_model)
+
+    @server.prompt(
+        title="Choose a model",
+        description="Choose a Chutes model for a task, starting from the current top picks.",
+    )
+    async def choose_model(
+        ctx: Context,
+        task: Annotated[str, Field(description=f"A task preset: {', '.join(PRESET_NAMES)}.")] = "general",
+        needs: Annotated[str, Field(description="What the model is for, in your words.")] = "",
+    ) -> str:
+        return await choose_model_text(_runtime(ctx), task, needs)
 
 
 def _argument_problems(prompt: Prompt, given: set[str]) -> list[str]:

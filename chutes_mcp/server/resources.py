@@ -1,15 +1,21 @@
 """MCP resources: the catalog, one model, the aliases and the server's status, as compact JSON.
 
 The same data is available through tools (list_models, get_model) for clients without resources.
-Listing them needs nothing but this module; their documents (`catalog_documents`) load with the runtime.
 """
 
 from __future__ import annotations
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.resources import FunctionResource
+from collections.abc import Awaitable, Callable
 
-from chutes_mcp.server.runtime_slot import RuntimeSlot
+from mcp.server.mcpserver import MCPServer
+
+from chutes_mcp.server.catalog_documents import (
+    aliases_document,
+    catalog_document,
+    model_document,
+    status_document,
+)
+from chutes_mcp.server.runtime import Runtime
 
 MODELS_URI = "chutes://models"
 TEE_MODELS_URI = "chutes://models/tee"
@@ -19,54 +25,56 @@ STATUS_URI = "chutes://status"
 MODEL_TEMPLATE = "chutes://models/{+model_id}"
 JSON = "application/json"
 
-# uri, name, title, description
-STATIC: tuple[tuple[str, str, str, str], ...] = (
+Document = Callable[[Runtime], Awaitable[str]]
+
+# uri, name, title, description, document
+STATIC: tuple[tuple[str, str, str, str, Document], ...] = (
     (
         MODELS_URI,
         "models",
         "Chutes models",
         "Every LLM in the catalog, most used first (TEE models only when the server is TEE-only): id, "
         "TEE, context, USD per 1M input and output tokens, features.",
+        lambda runtime: catalog_document(runtime, tee_only=False),
     ),
     (
         TEE_MODELS_URI,
         "tee_models",
         "Chutes TEE models",
         "The models running in a Trusted Execution Environment (confidential compute).",
+        lambda runtime: catalog_document(runtime, tee_only=True),
     ),
     (
         ALIASES_URI,
         "aliases",
         "Model aliases",
         "Built-in and configured aliases, their targets, and the models they resolve to now.",
+        aliases_document,
     ),
     (
         STATUS_URI,
         "status",
         "Server status",
         "Version, TEE-only mode, catalog source and age, circuit breakers and rate limiter.",
+        status_document,
     ),
 )
 
 
-def _static(slot: RuntimeSlot, entry: tuple[str, str, str, str]) -> FunctionResource:
-    uri, name, title, description = entry
-
+def _reader(document: Document, runtime: Callable[[], Runtime]) -> Callable[[], Awaitable[str]]:
     async def read() -> str:
-        runtime = await slot.runtime()
-        # Loaded with the runtime (see `runtime_slot`): the documents need the Chutes domain.
-        from chutes_mcp.server.catalog_documents import READERS
+        return await document(runtime())
 
-        return await READERS[uri](runtime)
-
-    # Built as the SDK keeps it: its decorator would also wrap `read`, which takes no arguments, in a
-    # pydantic argument validator.
-    return FunctionResource(uri=uri, name=name, title=title, description=description, mime_type=JSON, fn=read)
+    return read
 
 
-def register_resources(server: MCPServer[RuntimeSlot], slot: RuntimeSlot) -> None:
-    for entry in STATIC:
-        server.add_resource(_static(slot, entry))
+def register_resources(server: MCPServer[Runtime], runtime: Callable[[], Runtime]) -> None:
+    """`runtime` gives the server's runtime while it serves: the SDK gives a fixed resource's function
+    no request context."""
+    for uri, name, title, description, document in STATIC:
+        server.resource(uri, name=name, title=title, description=description, mime_type=JSON)(
+            _reader(document, runtime)
+        )
 
     @server.resource(
         MODEL_TEMPLATE,
@@ -77,7 +85,4 @@ def register_resources(server: MCPServer[RuntimeSlot], slot: RuntimeSlot) -> Non
         mime_type=JSON,
     )
     async def model(model_id: str) -> str:
-        runtime = await slot.runtime()
-        from chutes_mcp.server.catalog_documents import model_document  # loaded with the runtime
-
-        return await model_document(runtime, model_id)
+        return await model_document(runtime(), model_id)

@@ -1,6 +1,7 @@
 """The one object per process that every tool shares: settings, HTTP pool, catalog, resolver, limiter.
 
-The server opens it after the handshake (see `runtime_slot`).
+The server's lifespan opens it and closes it; tools, resources and prompts reach it through their
+request context.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from chutes_mcp.chutes.catalog.aliases import ModelResolver
 from chutes_mcp.chutes.catalog.service import CatalogView, ModelCatalog
@@ -15,8 +17,11 @@ from chutes_mcp.chutes.chat.plan import ChatPlanner
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.embeddings.catalog import EmbeddingCatalog
 from chutes_mcp.config import Settings
-from chutes_mcp.server.runtime_slot import TenancyMode
 from chutes_mcp.server.tenants import Tenants
+
+# Whose Chutes credential a call uses: the server's, or the caller's own from each HTTP request
+# ("request-bearer": also from `Authorization: Bearer`, when the server has no tokens to check there).
+TenancyMode = Literal["server", "request", "request-bearer"]
 
 # How long a tool waits for a due catalog refresh before answering from the copy it has.
 CATALOG_WAIT_S = 2.0

@@ -1,23 +1,24 @@
 """How a tool is declared: one pydantic model for its arguments, one for its result, one async function.
 
-The argument model is the one source of truth for names, types, bounds, descriptions and examples:
-the published input schema is derived from it ahead of time (`tool_schemas`), and at each call it checks
-the arguments, cross-field rules included, before the tool runs.
+The argument model is the one source of truth for names, types, bounds and descriptions. Each tool is
+registered with the SDK's `add_tool` as a function whose parameters are the model's fields and whose
+result is the result model, so the SDK derives both schemas and validates the arguments. The argument
+model itself checks them first (`check_arguments`, from the server's middleware), so a bad argument is
+the house's typed `invalid_arguments` error that names each field, strictly typed and with unknown
+names refused, and its cross-field rules hold.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
-from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WithJsonSchema
 
 from chutes_mcp.chutes.errors import ChutesError
 from chutes_mcp.log import get_logger
@@ -29,11 +30,9 @@ from chutes_mcp.server.error_results import (
     error_payload,
     error_result,
 )
-from chutes_mcp.server.tool_schemas import ShippedTool
 
 if TYPE_CHECKING:
     from chutes_mcp.server.runtime import Runtime
-    from chutes_mcp.server.runtime_slot import RuntimeSlot
 
 log = get_logger(__name__)
 
@@ -48,6 +47,16 @@ INVOKES_MODEL = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True
 )
 
+ToolContext = Context["Runtime"]
+
+
+class ToolArguments(BaseModel):
+    """The base of every tool's argument model: an unknown name is refused rather than silently ignored
+    (a misspelt `max_token` would run on a default the caller never chose), and what the schema says
+    is an integer, a number or a boolean is not read from a string."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
 
 @dataclass(frozen=True)
 class Reply(Generic[OutputT]):
@@ -57,8 +66,6 @@ class Reply(Generic[OutputT]):
     text: str
 
 
-# A string: subscripting the SDK's generic Context at import builds a pydantic model class, at start.
-ToolContext: TypeAlias = "Context[RuntimeSlot]"
 ToolBody = Callable[["Runtime", ArgsT, ToolContext], Awaitable[Reply[OutputT]]]
 
 
@@ -101,20 +108,7 @@ def _failure(tool: str, exc: Exception) -> CallToolResult:
     )
 
 
-class _Arguments(ArgModelBase):
-    """What the SDK hands a tool: the arguments as sent, for the tool's own model to check.
-
-    The SDK would otherwise validate them against a model of its own, built at start from the tool's
-    signature, and report a mismatch as one line of pydantic text; the tool's model reports each field.
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    def model_dump_one_level(self) -> dict[str, Any]:
-        return {"arguments": self.model_extra or {}}
-
-
-def _json_decoded(arguments: dict[str, Any], names: set[Any]) -> dict[str, Any] | None:
+def _json_decoded(arguments: Mapping[str, Any], names: set[Any]) -> dict[str, Any] | None:
     """`arguments` with those of `names` that are a JSON list or object in a string decoded; None when
     there is none."""
     decoded = dict(arguments)
@@ -129,65 +123,110 @@ def _json_decoded(arguments: dict[str, Any], names: set[Any]) -> dict[str, Any] 
     return decoded if decoded != arguments else None
 
 
-def _validated(model: type[ArgsT], arguments: dict[str, Any]) -> ArgsT:
-    """The arguments as `model`, a list or object sent as a JSON string included.
+def check_arguments(spec: ToolSpec[Any, Any], arguments: Mapping[str, Any]) -> CallToolResult | None:
+    """None when `arguments` are valid for the tool; otherwise its `invalid_arguments` result.
 
-    Some clients (Claude Desktop among them) send every structured argument that way. A string is
-    decoded only where the field refused it, so a text argument that happens to be JSON stays text.
+    A list or object sent as a JSON string (Claude Desktop sends structured arguments that way) is
+    decoded only where the field refused the string, so a text argument that happens to be JSON stays
+    text.
     """
     try:
-        return model.model_validate(arguments)
+        spec.args.model_validate(arguments)
     except ValidationError as exc:
         refused = {error["loc"][0] for error in exc.errors() if error["loc"]}
         decoded = _json_decoded(arguments, refused)
         if decoded is None:
-            raise
-        return model.model_validate(decoded)
-
-
-@cache
-def _loaded(name: str) -> ToolSpec[Any, Any]:
-    # The tool modules import the Chutes domain, so they load with the runtime (see `runtime_slot`).
-    from chutes_mcp.server.tools import BY_NAME
-
-    return BY_NAME[name]
-
-
-def build_tool(name: str, shipped: ShippedTool) -> Tool:
-    """The SDK's tool `name`, listed as `shipped` says (see `tool_schemas`); its module loads on first use."""
-
-    async def call(ctx: ToolContext, arguments: dict[str, Any]) -> CallToolResult:
+            return _invalid(exc)
         try:
-            runtime = await ctx.request_context.lifespan_context.runtime()
-        except Exception as exc:
-            return _failure(name, exc)
-        spec = _loaded(name)
+            spec.args.model_validate(decoded)
+        except ValidationError as again:
+            return _invalid(again)
+    return None
+
+
+# The SDK decodes an argument sent as a string of JSON unless its parameter is annotated exactly `str`
+# (python-sdk#1113 exempted `str` only), so `prompt: str | None` would turn the prompt '{"a": 1}' into
+# an object and refuse it. Such a parameter is therefore shown to the SDK as `str`, with the schema of
+# `str | None` published, and an explicit null is dropped before the SDK sees it (`without_nulls`): the
+# default it stands for is None. Remove both when the SDK leaves strings alone for any parameter that
+# accepts them.
+_OPTIONAL_TEXT: Any = str | None
+
+
+def without_nulls(spec: ToolSpec[Any, Any], arguments: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`arguments` without the explicit nulls that stand for a None default (see above)."""
+    fields = spec.args.model_fields
+    if not any(value is None and name in fields for name, value in arguments.items()):
+        return arguments
+    return {
+        name: value
+        for name, value in arguments.items()
+        if value is not None or name not in fields or fields[name].default is not None
+    }
+
+
+def _parameter(name: str, model: type[BaseModel]) -> inspect.Parameter:
+    field = model.model_fields[name]
+    kind: Any = field.annotation
+    shown: tuple[Any, ...] = ()
+    if kind == _OPTIONAL_TEXT:
+        schema = TypeAdapter(Annotated[(kind, *field.metadata)]).json_schema()
+        kind, shown = str, (WithJsonSchema(schema),)
+    # The field's constraints and validators travel in `metadata`; its description and examples in a
+    # fresh Field, so the default is given once, as the parameter default.
+    annotation: Any = Annotated[
+        (
+            kind,
+            *field.metadata,
+            *shown,
+            Field(description=field.description, examples=field.examples, title=field.title),
+        )
+    ]
+    default = inspect.Parameter.empty if field.is_required() else field.get_default(call_default_factory=True)
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+def _tool_function(spec: ToolSpec[Any, Any]) -> Callable[..., Awaitable[CallToolResult]]:
+    """The function the SDK registers: the argument model's fields as keyword parameters (one level,
+    as agents expect them, rather than nested under a single model parameter), and a result whose
+    structured part follows `spec.output`."""
+
+    async def call(ctx: ToolContext, **arguments: Any) -> CallToolResult:
         try:
-            args = _validated(spec.args, arguments)
+            args = spec.args.model_validate(arguments)
         except ValidationError as exc:
             return _invalid(exc)
         try:
+            runtime = ctx.request_context.lifespan_context
             reply = await spec.body(
                 runtime.for_request(request_headers(ctx.request_context.request)), args, ctx
             )
         except Exception as exc:
-            return _failure(name, exc)
+            return _failure(spec.name, exc)
         return CallToolResult(
             content=[TextContent(type="text", text=reply.text)],
             structured_content=reply.output.model_dump(mode="json", by_alias=True),
         )
 
-    # Without an `output_model`, the SDK publishes the output schema and leaves the result alone: it is
-    # already the dump of a validated output model, and a second validation would only cost time.
-    metadata = FuncMetadata(arg_model=_Arguments, output_schema=shipped["output"])
-    return Tool(
-        fn=call,
-        name=name,
-        title=shipped["title"],
-        description=shipped["description"],
-        parameters=shipped["input"],
-        fn_metadata=metadata,
-        is_async=True,
-        context_kwarg="ctx",
-        annotations=ToolAnnotations.model_validate(shipped["annotations"]),
-    )
+    context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=ToolContext)
+    fields = [_parameter(name, spec.args) for name in spec.args.model_fields]
+    # The SDK reads a tool's arguments from its signature and its output schema from the return
+    # annotation: `Annotated[CallToolResult, Model]` is its form for "a result whose structured
+    # content is a Model".
+    returns = Annotated[CallToolResult, spec.output]
+    call.__signature__ = inspect.Signature([context, *fields], return_annotation=returns)  # type: ignore[attr-defined]
+    call.__annotations__ = {"ctx": ToolContext, **{p.name: p.annotation for p in fields}, "return": returns}
+    call.__name__ = spec.name  # the input schema's title is the function's name
+    return call
+
+
+def add_tools(server: MCPServer[Runtime], specs: Mapping[str, ToolSpec[Any, Any]]) -> None:
+    for spec in specs.values():
+        server.add_tool(
+            _tool_function(spec),
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=spec.annotations,
+            structured_output=True,
+        )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cached_property, partial
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from chutes_mcp.chutes.catalog.models import ModelInfo
 
@@ -18,31 +18,40 @@ CatalogSource = Literal["live", "cache", "disk", "bundled"]
 FEATURES: tuple[Feature, ...] = ("json_mode", "structured_outputs", "tools", "reasoning")
 
 
+def _singular_spelling_accepted(value: object) -> object:
+    # Chutes itself spells it both ways; accept what users copy from the catalog.
+    if isinstance(value, list | tuple):
+        return tuple("structured_outputs" if item == "structured_output" else item for item in value)
+    return value
+
+
+def _list_as_tuple(value: object) -> object:
+    # JSON has arrays only; a strict model takes a tuple field from a list only through this.
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _case_folded(value: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(item.strip().lower().removeprefix("chutes/") for item in value)
+
+
+# The normalizations live in the types rather than in the model's validators, so any model built from
+# these fields (the SDK's model of a tool's arguments among them) reads values the same way.
+Features = Annotated[tuple[Feature, ...], BeforeValidator(_singular_spelling_accepted)]
+ExcludedIds = Annotated[tuple[str, ...], BeforeValidator(_list_as_tuple), AfterValidator(_case_folded)]
+
+
 class ModelFilter(BaseModel):
     """Hard requirements a model must meet; unknown catalog values never satisfy a requirement."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     tee_only: bool = Field(False, description="Only models running in a TEE (`confidential_compute`).")
-    features: tuple[Feature, ...] = Field((), description="Features every model must support.")
+    features: Features = Field((), description="Features every model must support.")
     input_modality: Modality | None = Field(None, description="An input the model must accept.")
     min_context: int | None = Field(None, ge=1, description="Minimum context window in tokens.")
     max_input_price: float | None = Field(None, ge=0, description="Maximum USD per 1M input tokens.")
     max_output_price: float | None = Field(None, ge=0, description="Maximum USD per 1M output tokens.")
-    exclude: tuple[str, ...] = Field((), description="Model ids to leave out (any letter case).")
-
-    @field_validator("features", mode="before")
-    @classmethod
-    def _accept_singular_spelling(cls, value: object) -> object:
-        # Chutes itself spells it both ways; accept what users copy from the catalog.
-        if isinstance(value, list | tuple):
-            return tuple("structured_outputs" if item == "structured_output" else item for item in value)
-        return value
-
-    @field_validator("exclude", mode="after")
-    @classmethod
-    def _fold_case(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(item.strip().lower().removeprefix("chutes/") for item in value)
+    exclude: ExcludedIds = Field((), description="Model ids to leave out (any letter case).")
 
     @cached_property
     def _checks(self) -> tuple[tuple[str, Callable[[ModelInfo], bool]], ...]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
+from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolArguments, ToolContext, ToolSpec
 
 
-class AccountArgs(BaseModel):
+class AccountArgs(ToolArguments):
     """No arguments: the account is the one whose credential the server was started with."""
 
 

@@ -14,16 +14,15 @@ from chutes_mcp.chutes.chat.progress import ProgressUpdate
 from chutes_mcp.chutes.chat.reasoning import REASONING_CHARS, clip_reasoning
 from chutes_mcp.chutes.chat.request import ChatRequest, ReasoningEffort
 from chutes_mcp.chutes.types import QuotaHeaders, Usage
-from chutes_mcp.server.progress import progress_requested
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import INVOKES_MODEL, Reply, ToolContext, ToolSpec
+from chutes_mcp.server.toolkit import INVOKES_MODEL, Reply, ToolArguments, ToolContext, ToolSpec
 
 MAX_TOKENS_LIMIT = 262_144
 MAX_FALLBACKS = 5
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class TextPart(_Strict):
@@ -132,7 +131,7 @@ class JsonSchemaFormat(_Strict):
 ResponseFormat = Annotated[JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")]
 
 
-class ChatArgs(BaseModel):
+class ChatArgs(ToolArguments):
     prompt: str | None = Field(
         None,
         min_length=1,
@@ -404,8 +403,7 @@ async def chat(runtime: Runtime, args: ChatArgs, ctx: ToolContext) -> Reply[Chat
         [candidate.model for candidate in plan.candidates],
         prices=prices,
         deadline_s=args.timeout_s or settings.timeout_s,
-        # Nobody listening: no heartbeat task group, no updates.
-        on_progress=report if progress_requested(ctx) else None,
+        on_progress=report,
         retry_without_thinking=args.retry_without_thinking,
     )
     result = _result(args, plan.requested, outcome, list(plan.notes))

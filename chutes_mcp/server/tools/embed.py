@@ -10,7 +10,7 @@ from chutes_mcp.chutes.embeddings.batches import BATCH_SIZE, embed_in_batches
 from chutes_mcp.chutes.errors import BadRequestError
 from chutes_mcp.chutes.types import Usage
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
+from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolArguments, ToolContext, ToolSpec
 
 MAX_INPUTS = 1024
 PREVIEW_VALUES = 4
@@ -21,7 +21,7 @@ NO_PRICE = "Chutes publishes no per-token price for embedding models, so the cos
 Text = Annotated[str, Field(min_length=1)]
 
 
-class EmbedArgs(BaseModel):
+class EmbedArgs(ToolArguments):
     input: Text | Annotated[list[Text], Field(min_length=1, max_length=MAX_INPUTS)] = Field(
         description=f"A text, or a list of up to {MAX_INPUTS} texts (sent {BATCH_SIZE} per request).",
         examples=["The quick brown fox", ["first text", "second text"]],

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chutes_mcp.chutes.catalog.details import ModelDetails, model_details
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
+from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolArguments, ToolContext, ToolSpec
 from chutes_mcp.server.tools.catalog_support import provenance, usd
 
 
-class GetModelArgs(BaseModel):
+class GetModelArgs(ToolArguments):
     model: str = Field(
         min_length=1,
         max_length=300,

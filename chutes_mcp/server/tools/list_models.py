@@ -17,11 +17,11 @@ from chutes_mcp.chutes.catalog.browse import (
 )
 from chutes_mcp.chutes.catalog.filters import ModelFilter
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
+from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolArguments, ToolContext, ToolSpec
 from chutes_mcp.server.tools.catalog_support import catalog_filter, provenance
 
 
-class ListModelsArgs(ModelFilter):
+class ListModelsArgs(ToolArguments, ModelFilter):
     """The pick constraints, plus search, order, columns and paging."""
 
     query: str | None = Field(

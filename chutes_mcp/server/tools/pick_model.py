@@ -8,13 +8,13 @@ from chutes_mcp.chutes.catalog.filters import ModelFilter
 from chutes_mcp.chutes.catalog.picker import PRESETS, PickRequest, PickResult, pick_models
 from chutes_mcp.chutes.catalog.presets import Preset, Selector
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolContext, ToolSpec
+from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolArguments, ToolContext, ToolSpec
 from chutes_mcp.server.tools.catalog_support import catalog_filter, provenance
 
 _TASKS = "; ".join(f"{name}: {spec.summary}" for name, spec in PRESETS.items())
 
 
-class PickModelArgs(ModelFilter):
+class PickModelArgs(ToolArguments, ModelFilter):
     """A task preset plus the hard constraints of list_models."""
 
     task: Preset = Field("general", description=f"The task preset. {_TASKS}.", examples=["coding"])
