@@ -6,6 +6,9 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+import anyio
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -50,5 +53,26 @@ def answering(*responses: bytes) -> Handler:
             await reader.readexactly(length)
             writer.write(response)
             await writer.drain()
+
+    return handler
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+def forwarding_to(url: str) -> Handler:
+    """Passes the bytes of each connection on to `url`'s host and port, as a load balancer that
+    terminates TLS would (serve it with `tls=`)."""
+    target = urlsplit(url)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(target.hostname, target.port)
+        async with anyio.create_task_group() as group:
+            group.start_soon(_pipe, reader, upstream_writer)
+            group.start_soon(_pipe, upstream_reader, writer)
 
     return handler

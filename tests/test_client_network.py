@@ -15,7 +15,7 @@ import httpx2
 import pytest
 import trustme
 from client_support import hello, sim_settings
-from raw_server import Handler, serving
+from raw_server import forwarding_to, serving
 from sim_process import SimProcess
 
 from chutes_mcp.chutes.client import ChutesClient
@@ -24,26 +24,6 @@ from chutes_mcp.chutes.http.pool import build_http_client
 from chutes_mcp.chutes.types import TextDelta
 
 pytestmark = pytest.mark.anyio
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    while data := await reader.read(65536):
-        writer.write(data)
-        await writer.drain()
-    writer.close()
-
-
-def _tls_front(sim: SimProcess) -> Handler:
-    """Terminates TLS and passes the bytes on to the simulator, as a load balancer would."""
-    target = urlsplit(sim.url)
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection(target.hostname, target.port)
-        async with anyio.create_task_group() as group:
-            group.start_soon(_pipe, reader, upstream_writer)
-            group.start_soon(_pipe, upstream_reader, writer)
-
-    return handler
 
 
 async def test_https_streams_chat_over_one_kept_alive_tls_connection(
@@ -55,7 +35,7 @@ async def test_https_streams_chat_over_one_kept_alive_tls_connection(
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
-    async with serving(_tls_front(sim), tls=server_tls) as (port, accepted):
+    async with serving(forwarding_to(sim.url), tls=server_tls) as (port, accepted):
         base = f"https://127.0.0.1:{port}"
         settings = sim_settings(sim, tmp_path, api_base=f"{base}/v1", management_base=f"{base}/api")
         async with ChutesClient(settings) as client:
@@ -81,7 +61,7 @@ async def chat_failure(sim: SimProcess, tmp_path: Path, api_base: str) -> Chutes
 async def test_an_untrusted_certificate_is_refused(sim: SimProcess, tmp_path: Path) -> None:
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     trustme.CA().issue_cert("127.0.0.1").configure_cert(server_tls)
-    async with serving(_tls_front(sim), tls=server_tls) as (port, _):
+    async with serving(forwarding_to(sim.url), tls=server_tls) as (port, _):
         error = await chat_failure(sim, tmp_path, f"https://127.0.0.1:{port}/v1")
     assert error.code == "network"
     assert "certificate not trusted" in error.message

@@ -1,0 +1,93 @@
+"""Real servers from the system's packages (Debian's tinyproxy, redis-server, nginx), started on free
+loopback ports for the tests that need them.
+
+CI installs the packages (`.ci/run`) and sets CHUTES_MCP_REQUIRE_SYSTEM_SERVERS=1, so a missing one
+fails there; on a developer's machine without them, those tests are skipped and say what to install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+START_TIMEOUT_S = 10.0
+
+
+def require(command: str, package: str) -> str:
+    path = shutil.which(command)
+    if path is None:
+        message = f"{command} is not installed (Debian package {package}: apt-get install {package})"
+        if os.environ.get("CHUTES_MCP_REQUIRE_SYSTEM_SERVERS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode} before it listened")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"{what} did not listen on {port} within {START_TIMEOUT_S} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@dataclass
+class ForwardProxy:
+    """tinyproxy, logging each request it forwards (a line per request, CONNECT included)."""
+
+    url: str
+    log: Path
+
+    def requests(self) -> list[str]:
+        """What the proxy was asked, e.g. 'GET http://127.0.0.1:8089/v1/models HTTP/1.1'."""
+        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+        return [line.split("): ", 1)[1] for line in lines if "Request (file descriptor" in line]
+
+
+@contextmanager
+def forward_proxy(directory: Path) -> Iterator[ForwardProxy]:
+    binary = require("tinyproxy", "tinyproxy")
+    port = free_port()
+    log = directory / "tinyproxy.log"
+    config = directory / "tinyproxy.conf"
+    config.write_text(
+        f"Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 100\nAllow 127.0.0.1\n"
+        f'LogFile "{log}"\nLogLevel Connect\nDisableViaHeader Yes\n'
+    )
+    process = subprocess.Popen(
+        [binary, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(port, process, "tinyproxy")
+        yield ForwardProxy(f"http://127.0.0.1:{port}", log)
+    finally:
+        stop(process)
