@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from chutes_mcp import __version__
-from chutes_mcp.commands import add_config_option, startup_finished
+from chutes_mcp.commands import Subcommands, add_config_option, startup_finished
 
 
 def _positive_int(text: str) -> int:
@@ -29,7 +29,7 @@ def _port(text: str) -> int:
     return value
 
 
-def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_sim(sub: Subcommands) -> None:
     p = sub.add_parser(
         "sim",
         help="run the local Chutes simulator (offline, no credits spent)",
@@ -55,7 +55,7 @@ def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
 
 
-def _add_login(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_login(sub: Subcommands) -> None:
     login = sub.add_parser(
         "login",
         help="sign in with Chutes (OAuth, PKCE) and store the tokens",

@@ -2,6 +2,14 @@
 
 import argparse
 import gc
+from typing import Any, Protocol
+
+
+class Subcommands(Protocol):
+    """What `ArgumentParser.add_subparsers()` returns, as far as the commands use it (argparse names its
+    class only privately)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from chutes_mcp.commands import add_config_option
+from chutes_mcp.commands import Subcommands, add_config_option
 from chutes_mcp.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class Check:
     fix: str = ""
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: Subcommands) -> None:
     doctor = sub.add_parser(
         "doctor",
         help="check the configuration, the credential, the Chutes hosts and the catalog",

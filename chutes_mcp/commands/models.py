@@ -13,14 +13,15 @@ if TYPE_CHECKING:
     from chutes_mcp.chutes.catalog.models import ModelInfo
     from chutes_mcp.chutes.catalog.picker import PickResult
     from chutes_mcp.chutes.catalog.service import CatalogView
-    from chutes_mcp.config import Settings
+    from chutes_mcp.commands import Subcommands
+from chutes_mcp.config import Settings
 
 # A command waits this long for the live catalog, then answers from disk or the bundled snapshot.
 LIVE_WAIT_S = 5.0
 _FEATURES = ("json_mode", "structured_outputs", "tools", "reasoning")
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: Subcommands) -> None:
     models = sub.add_parser(
         "models",
         help="list the Chutes LLM catalog",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from chutes_mcp import log
-from chutes_mcp.commands import add_config_option, startup_finished
+from chutes_mcp.commands import Subcommands, add_config_option, startup_finished
 from chutes_mcp.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: Subcommands) -> None:
     serve = sub.add_parser(
         "serve",
         help="run the MCP server (stdio, or streamable HTTP)",
