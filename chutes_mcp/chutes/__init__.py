@@ -1,6 +1,8 @@
 """The Chutes domain and HTTP client. Never imports `mcp`.
 
-Import from the submodules (`chutes_mcp.chutes.client`, `.errors`, ...). This package re-exports
-nothing, so a module that needs one piece (the server's error mapping needs only the error types)
-does not load the whole domain: the stdio server answers `tools/list` before it imports the rest.
+By concern: `client` (every call to Chutes), `errors` (one error hierarchy), `types` (results and
+stream events), and the subpackages `http` (the shared pool, SSE, error bodies), `resilience`
+(retries, rate limiter, circuit breakers), `auth` (API key, Sign in with Chutes), `catalog` (the
+models, their names and aliases, filters, the picker), `chat` (one chat call: request, plan,
+failover, reasoning, cost) and `embeddings`. Import from the modules; this package re-exports nothing.
 """
