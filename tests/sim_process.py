@@ -67,7 +67,7 @@ def start_process(
     return process, match, lines
 
 
-def stop_process(process: subprocess.Popen[str]) -> None:
+def stop_process(process: subprocess.Popen[Any]) -> None:
     if process.poll() is None:
         process.terminate()
         try:

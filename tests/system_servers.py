@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sim_process import stop_process
 
 START_TIMEOUT_S = 10.0
 
@@ -51,15 +52,6 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> Non
     raise RuntimeError(f"{what} did not listen on {port} within {START_TIMEOUT_S} s")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @dataclass
 class ForwardProxy:
     """tinyproxy, logging each request it forwards (a line per request, CONNECT included)."""
@@ -90,4 +82,4 @@ def forward_proxy(directory: Path) -> Iterator[ForwardProxy]:
         wait_for_port(port, process, "tinyproxy")
         yield ForwardProxy(f"http://127.0.0.1:{port}", log)
     finally:
-        stop(process)
+        stop_process(process)
