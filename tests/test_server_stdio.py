@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import queue
@@ -94,16 +95,22 @@ def request(request_id: int, method: str, params: dict[str, Any] | None = None) 
     return {"jsonrpc": "2.0", "id": request_id, "method": method, **({"params": params} if params else {})}
 
 
+def nonblocking(fd: int) -> bool:
+    return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
+
+
 class PipeHost:
     """A host that runs `chutes-mcp serve` on pipes it made itself with `os.pipe()`.
 
-    It keeps the write end it handed the server as stdout, so the server's exit alone does not end
-    stdout: the answers it wrote are read to the end once it has exited.
+    Besides its own ends it keeps the ends it handed the server: each is the same open file description
+    as the server's fd 0 or 1, so their flags are the ones the server could change under the host.
     """
 
-    def __init__(self, env: dict[str, str], stderr: Path) -> None:
+    def __init__(self, env: dict[str, str], stderr: Path, *, nonblocking_stdin: bool = False) -> None:
         self.server_stdin, self.stdin = os.pipe()
         self.stdout, self.server_stdout = os.pipe()
+        if nonblocking_stdin:
+            os.set_blocking(self.server_stdin, False)
         self.stderr_path = stderr
         with stderr.open("wb") as stderr_file:
             self.process = subprocess.Popen(
@@ -173,6 +180,16 @@ class PipeHost:
         assert self.answer(0)["result"]["protocolVersion"] == "2025-11-25"
         self.send(INITIALIZED, end=end)
 
+    def flags(self) -> dict[str, bool]:
+        """Whether each end of the two pipes is in non-blocking mode."""
+        ends = {
+            "host's end of stdin": self.stdin if self.held["stdin"] else None,
+            "server's stdin": self.server_stdin,
+            "server's stdout": self.server_stdout,
+            "host's end of stdout": self.stdout,
+        }
+        return {name: nonblocking(fd) for name, fd in ends.items() if fd is not None}
+
     def close_stdin(self) -> None:
         if self.held["stdin"]:
             os.close(self.stdin)
@@ -216,8 +233,11 @@ class PipeHost:
 
 
 @contextmanager
-def pipe_host(sim: SimProcess, tmp_path: Path, name: str = "server", **env: str) -> Iterator[PipeHost]:
-    host = PipeHost(server_env(sim, tmp_path / name, **env), tmp_path / f"{name}.stderr")
+def pipe_host(
+    sim: SimProcess, tmp_path: Path, name: str = "server", *, nonblocking_stdin: bool = False, **env: str
+) -> Iterator[PipeHost]:
+    stderr = tmp_path / f"{name}.stderr"
+    host = PipeHost(server_env(sim, tmp_path / name, **env), stderr, nonblocking_stdin=nonblocking_stdin)
     try:
         yield host
     finally:
@@ -273,6 +293,20 @@ def test_requests_sent_just_before_stdin_closes_are_all_answered(sim: SimProcess
             unanswered.append(sorted({message["id"] for message in burst} - answers.keys()))
     if any(unanswered):
         pytest.xfail(f"the SDK dropped answers at EOF (python-sdk#2678), ids per server: {unanswered}")
+
+
+def test_the_pipes_stay_as_the_host_left_them(sim: SimProcess, tmp_path: Path) -> None:
+    with pipe_host(sim, tmp_path) as host:
+        left = host.flags()
+        host.initialize()
+        host.send(request(1, "tools/call", ACCOUNT))
+        assert host.answer(1)["result"]["isError"] is False
+        serving = host.flags()
+        assert host.wait() == 0, host.diagnosis()
+        after = host.flags()
+    assert not any(left.values())
+    assert serving == left
+    assert after == {name: value for name, value in left.items() if name != "host's end of stdin"}
 
 
 def test_a_five_megabyte_request_is_answered(sim: SimProcess, tmp_path: Path) -> None:
