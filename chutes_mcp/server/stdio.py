@@ -1,121 +1,115 @@
-"""Serving MCP over stdio, with the pipes read and written by the event loop itself.
+"""Serving MCP over stdio: the SDK's transport, fed by a relay that ends every line at once.
 
-The SDK's stdio transport wraps stdin and stdout in anyio's file objects, which run every `readline`,
-`write` and `flush` in a worker thread: three thread hand-offs for each request and its answer. MCP
-hosts connect a server through pipes, and a pipe can wait on the event loop like a socket. So when
-both standard streams are pipes (on a POSIX system), the SDK's transport is handed file objects that do
-their I/O on the loop: non-blocking reads and writes, waiting with `anyio.wait_readable` /
-`wait_writable`. In the benchmark that saved about 0.4 ms of a `chat` call's 4.8 ms. Anything else (a
-terminal, a file, Windows) is served by the SDK's transport unchanged.
+The SDK's `stdio_server()` (mcp 2.3.0) reads stdin through a `TextIOWrapper` in universal-newlines
+mode. A message ended by a lone CR is held back until the next byte arrives, because the wrapper looks
+ahead for an LF to see whether the CR is half of a CRLF; a host that sends one CR-terminated request and
+waits for its answer waits forever. The same wrapper also takes a stdin the host left in non-blocking
+mode for closed as soon as no data is waiting. No upstream issue was found for either (python-sdk#2433
+is about CRLF written on Windows; its proposed fix, `newline=""`, keeps the look-ahead). The relay can
+go when the SDK splits stdin on LF alone, without looking ahead, and waits for data on any stdin.
 
-As the SDK's transport does, the protocol is moved off descriptors 0 and 1 while serving: they point at
-the null device and at stderr, so a stray `print()` or a child process cannot corrupt the wire.
+So while the SDK serves, fd 0 is the read end of a pipe of ours, and a thread copies the host's stdin
+into it with plain blocking reads, writing each line end (CRLF, CR or LF) as one LF. JSON text has no
+raw CR or LF inside a string, so only line ends change. Nothing here sets a flag on the host's pipes:
+their modes live on file descriptions the host shares, and outlast this process.
+
+The SDK's writer also stops the whole server, with a traceback, when the host closes its end of stdout
+(python-sdk PR #3097, open). Answers cannot reach such a host any more, so the server stops working
+for it and reads stdin until the host closes that too, which is when a stdio server exits. That part
+can go when the SDK's writer takes a closed stdout for the end of the session.
 """
 
 from __future__ import annotations
 
 import os
-import stat
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from typing import Any
+import select
+import threading
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from mcp.server.mcpserver import MCPServer
-from mcp.server.stdio import stdio_server
+
+from chutes_mcp.log import get_logger
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+log = get_logger(__name__)
 
 _READ_SIZE = 1 << 16
 
 
-def _is_pipe(fd: int) -> bool:
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _relay(source: int, sink: int) -> None:
+    """Copy `source` into `sink` with every line end as LF, until `source` ends; then close both."""
+    after_cr = False
     try:
-        mode = os.fstat(fd).st_mode
-    except OSError:
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-
-
-@contextmanager
-def _claimed(fd: int, diversion: int) -> Iterator[int]:
-    """A private duplicate of `fd`, in non-blocking mode, while `fd` itself points at `diversion`."""
-    private = os.dup(fd)
-    try:
-        os.dup2(diversion, fd)
-        try:
-            os.set_blocking(private, False)
-            yield private
-        finally:
-            os.set_blocking(private, True)
-            os.dup2(private, fd)
-    finally:
-        os.close(private)
-
-
-class _PipeReader(anyio.AsyncFile[str]):
-    """Lines from a non-blocking pipe, decoded as the SDK decodes stdin (UTF-8, bad bytes replaced)."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__(os.fdopen(fd, "r", closefd=False))
-        self._fd = fd
-        self._pending = bytearray()
-        self._eof = False
-
-    async def readline(self) -> str:
-        searched = 0
-        while (end := self._pending.find(b"\n", searched)) < 0 and not self._eof:
-            # Only new data is searched, so a long line costs one pass, not one per read.
-            searched = len(self._pending)
+        while True:
             try:
-                data = os.read(self._fd, _READ_SIZE)
+                data = os.read(source, _READ_SIZE)
             except BlockingIOError:
-                await anyio.wait_readable(self._fd)
+                # The host handed over a non-blocking stdin: wait for data rather than change its mode.
+                select.select([source], [], [])
                 continue
-            self._eof = not data
-            self._pending += data
-        size = end + 1 if end >= 0 else len(self._pending)
-        line = self._pending[:size].decode("utf-8", errors="replace")
-        del self._pending[:size]
-        return line
+            if not data:
+                return
+            if after_cr and data.startswith(b"\n"):
+                data = data[1:]  # the rest of a CRLF whose CR ended the previous read, already sent
+            after_cr = data.endswith(b"\r")
+            _write_all(sink, data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+    except OSError as error:
+        # stdin failed (a terminal hung up, say) or nothing reads the pipe any more: input is over.
+        log.debug("stdin relay stopped", error=repr(error))
+    finally:
+        # Closing the write end is the SDK's end of input.
+        os.close(sink)
+        os.close(source)
 
-    async def __aiter__(self) -> AsyncIterator[str]:
-        while line := await self.readline():
-            yield line
 
-
-class _PipeWriter(anyio.AsyncFile[str]):
-    """Text written whole to a non-blocking pipe; `write` returns once the pipe has taken all of it."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__(os.fdopen(fd, "w", closefd=False))
-        self._fd = fd
-
-    async def write(self, b: str) -> int:
-        data = memoryview(b.encode())
-        while data:
-            try:
-                data = data[os.write(self._fd, data) :]
-            except BlockingIOError:
-                await anyio.wait_writable(self._fd)
-            except (BrokenPipeError, ConnectionResetError):
-                # The host stopped reading: the SDK's writer ends quietly on this, not with a traceback.
-                raise anyio.ClosedResourceError from None
-        return len(b)
-
-    async def flush(self) -> None:
-        return None
+def _discard_until_end(fd: int) -> None:
+    """Read `fd` to its end and close it, so a host still writing never blocks on a full pipe."""
+    try:
+        while os.read(fd, _READ_SIZE):
+            pass
+    finally:
+        os.close(fd)
 
 
 async def serve_stdio(server: MCPServer[Any]) -> None:
     """Serve `server` on this process's stdin and stdout until the client hangs up."""
-    if os.name != "posix" or not (_is_pipe(0) and _is_pipe(1)):
-        await server.run_stdio_async()
+    if os.name != "posix":
+        # The descriptor moves below are POSIX; on Windows the SDK rebinds the standard handles itself.
+        await _serve(server)
         return
-    null = os.open(os.devnull, os.O_RDONLY)
     try:
-        with _claimed(0, null) as stdin_fd, _claimed(1, 2) as stdout_fd:
-            streams = stdio_server(_PipeReader(stdin_fd), _PipeWriter(stdout_fd))
-            async with streams as (read_stream, write_stream):
-                lowlevel = server._lowlevel_server
-                await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+        host_stdin = os.dup(0)
+    except OSError:
+        # No stdin at all: nothing to relay, and the SDK's transport copes as well as it can.
+        await _serve(server)
+        return
+    saved_stdin = os.dup(0)
+    read_end, write_end = os.pipe()
+    os.dup2(read_end, 0)
+    os.close(read_end)
+    # A daemon: if the server stops before the host closes stdin, a read may still be waiting, and the
+    # process must be able to exit under it.
+    threading.Thread(target=_relay, args=(host_stdin, write_end), name="stdin-relay", daemon=True).start()
+    try:
+        await _serve(server)
     finally:
-        os.close(null)
+        os.dup2(saved_stdin, 0)
+        os.close(saved_stdin)
+
+
+async def _serve(server: MCPServer[Any]) -> None:
+    try:
+        await server.run_stdio_async()
+    except* BrokenPipeError:
+        log.info("the host closed stdout; waiting for it to close stdin")
+        # A duplicate of its own: a read left behind by a cancellation must not land on whatever fd 0
+        # is once it is put back.
+        await anyio.to_thread.run_sync(_discard_until_end, os.dup(0), abandon_on_cancel=True)
