@@ -119,13 +119,10 @@ def _private_hooks(source: Source) -> Iterator[str]:
         if not foreign:
             continue
         own = {
-            target.attr
+            inner.attr
             for inner in ast.walk(node)
-            for target in (
-                inner.targets if isinstance(inner, ast.Assign) else [getattr(inner, "target", None)]
-            )
-            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
-            if target.value.id == "self"
+            if isinstance(inner, ast.Attribute) and isinstance(inner.ctx, ast.Store)
+            if isinstance(inner.value, ast.Name) and inner.value.id == "self"
         } | set(vars(cls))
         for inner in ast.walk(node):
             if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef) and _private(inner.name):
