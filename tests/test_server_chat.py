@@ -201,6 +201,67 @@ async def test_empty_answer_retried_without_thinking(sim: SimProcess, tmp_path: 
     assert out["cost_usd"] > 0
 
 
+# Each family's switch, asked the opposite of the model's default so the answer shows it was read.
+FAMILY_SWITCHES = [
+    ("Qwen/Qwen3-32B", True, "enable_thinking"),
+    ("zai-org/GLM-4.7-TEE", False, "thinking"),
+    ("moonshotai/Kimi-K2.5-TEE", False, "thinking"),
+    ("deepseek-ai/DeepSeek-V3.2-TEE", True, "thinking"),
+]
+ALWAYS_REASONS = "deepseek-ai/DeepSeek-R1-TEE"
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_each_family_gets_the_switch_it_reads(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    async with mcp_session(sim, tmp_path, mode) as client:  # type: ignore[arg-type]
+        outs = {
+            model: structured(
+                await client.call_tool(
+                    "chat", {"prompt": "Why?", "model": model, "thinking": on, "include_reasoning": True}
+                )
+            )
+            for model, on, _ in FAMILY_SWITCHES
+        }
+    sent = sim.stats()["reasoning_controls"]
+    for model, on, key in FAMILY_SWITCHES:
+        assert sent[model] == {f"chat_template_kwargs.{key}={str(on).lower()}": 1}
+        assert bool(outs[model]["reasoning"]) is on
+        assert outs[model]["notes"] == []
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_thinking_off_on_a_model_that_always_reasons_says_so(
+    sim: SimProcess, tmp_path: Path, mode: str
+) -> None:
+    args = {"prompt": "Why?", "model": ALWAYS_REASONS, "thinking": False, "include_reasoning": True}
+    async with mcp_session(sim, tmp_path, mode) as client:  # type: ignore[arg-type]
+        r1 = structured(await client.call_tool("chat", args))
+        oss = structured(await client.call_tool("chat", {**args, "model": "openai/gpt-oss-120b-TEE"}))
+    assert r1["reasoning"]
+    assert r1["text"]
+    assert r1["notes"] == [f"{ALWAYS_REASONS} always reasons: thinking=false cannot turn its thinking off"]
+    assert oss["reasoning"]
+    assert "always reasons" in oss["notes"][0]
+    assert "lowest effort, low" in oss["notes"][0]
+    stats = sim.stats()
+    assert stats["requests"]["chat"]["by_model"][ALWAYS_REASONS] == 1
+    # No switch R1 has no use for; gpt-oss gets the effort level it reads instead.
+    assert stats["reasoning_controls"] == {"openai/gpt-oss-120b-TEE": {'reasoning_effort="low"': 1}}
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_thinking_on_a_model_without_reasoning_says_so(
+    sim: SimProcess, tmp_path: Path, mode: str
+) -> None:
+    out = structured(await call_chat(sim, tmp_path, mode, {"prompt": "hi", "model": PLAIN, "thinking": True}))
+    assert out["text"]
+    assert out["reasoning"] is None
+    assert out["notes"] == [
+        f"{PLAIN} does not reason (the catalog lists no `reasoning` for it): thinking=true has no effect"
+    ]
+    assert sim.stats()["reasoning_controls"] == {}
+
+
 # -- TEE -------------------------------------------------------------------------------------------------
 
 

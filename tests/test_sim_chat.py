@@ -225,6 +225,7 @@ def _reasoning(message: dict[str, Any]) -> str | None:
         ({"model": VLLM_MODEL, "chat_template_kwargs": {"enable_thinking": False}}, {}, False),
         ({"model": VLLM_MODEL, "chat_template_kwargs": {"thinking": False}}, {}, False),
         ({"model": "deepseek-ai/DeepSeek-R1-TEE", "chat_template_kwargs": {"thinking": False}}, {}, True),
+        ({"model": "openai/gpt-oss-120b-TEE", "reasoning_effort": "low"}, {}, True),
         ({"model": f"{PLAIN_MODEL}:THINKING"}, {}, False),
     ],
 )
@@ -234,6 +235,20 @@ def test_thinking_switches_and_defaults(
     message = _message(post_chat(sim, {**body, "messages": HELLO}, {**AUTH, **headers}))
     assert (_reasoning(message) is not None) is thinks
     assert message["content"]
+
+
+def test_stats_show_the_reasoning_controls_as_sent(sim: SimProcess) -> None:
+    controls = {"enable_thinking": False, "clear_thinking": False}
+    post_chat(sim, {"model": SGLANG_MODEL, "messages": HELLO, "chat_template_kwargs": controls})
+    effort = {"chat_template_kwargs": {"thinking": True}, "reasoning_effort": "high"}
+    post_chat(sim, {"model": "zai-org/GLM-4.7", "messages": HELLO, **effort})
+    post_chat(sim, {"model": f"{SGLANG_MODEL}:THINKING", "messages": HELLO})
+    post_chat(sim, {"model": PLAIN_MODEL, "messages": HELLO})
+    # Under the model that answered, before chutes-api mirrors one switch to the other or adds its own.
+    assert sim.stats()["reasoning_controls"] == {
+        SGLANG_MODEL: {"chat_template_kwargs.enable_thinking=false": 1},
+        VLLM_MODEL: {"chat_template_kwargs.thinking=true": 1, 'reasoning_effort="high"': 1},
+    }
 
 
 def test_reasoning_key_follows_the_engine(sim: SimProcess) -> None:

@@ -62,8 +62,10 @@ THINKING_DEFAULT_ON: frozenset[str] = frozenset(
         "moonshotai/Kimi-K2.5-TEE",
     }
 )
-# Models whose chat template always reasons, whatever the switches say (R1 family, "Thinking" releases).
-ALWAYS_THINKING = re.compile(r"(?i)(-R1|R1T|Thinking|MiroThinker)")
+# Models that always reason, whatever the switches say: the R1 family and "Thinking" releases (their
+# templates have no switch), and gpt-oss (its harmony format always has an analysis channel; a
+# `reasoning_effort` only shortens it).
+ALWAYS_THINKING = re.compile(r"(?i)(-R1|R1T|Thinking|MiroThinker|gpt-oss)")
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,14 @@ class _Visit:
         self.state = state
         self.model: str | None = None
         self.user: str | None = None
+        self.reasoning_controls: dict[str, Any] = {}
 
     def done(self, status: int) -> None:
-        self.state.stats.record_request("chat", self.model, self.user)
-        self.state.stats.record_status(status)
+        stats = self.state.stats
+        stats.record_request("chat", self.model, self.user)
+        stats.record_status(status)
+        if self.model is not None:
+            stats.record_reasoning_controls(self.model, self.reasoning_controls)
 
 
 async def chat_completions(request: Request) -> Response:
@@ -72,6 +76,7 @@ async def _serve(request: Request, state: SimState, visit: _Visit) -> Response:
     principal, account = who
     visit.user = principal.handle
     chat = await read_chat_request(request)
+    visit.reasoning_controls = chat.controls
     entries = _chutes(request, state, chat, principal)
     if request.headers.get("x-tee-only", "").lower() == "true":
         # A failover list keeps its TEE members; with none left the refusal is the 426.

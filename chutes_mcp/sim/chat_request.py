@@ -20,6 +20,8 @@ from chutes_mcp.sim.json_instances import has_key
 from chutes_mcp.sim.responses import detail
 
 THINKING_SUFFIX = ":THINKING"
+# The reasoning controls a client may send, as `/_sim/stats` names them (reference §3.1 step 8).
+TEMPLATE_SWITCHES = ("enable_thinking", "thinking", "reasoning_effort")
 REGEX_DISABLED = "Regex-based structured output is temporarily disabled."
 PATTERN_DISABLED = "Regex-based structured output (JSON schema 'pattern' fields) is temporarily disabled."
 
@@ -43,6 +45,8 @@ class ChatRequest:
     stream: bool
     # None when the caller did not say: the model's default applies.
     thinking: bool | None
+    # The reasoning controls as the client sent them, before any mirroring.
+    controls: dict[str, Any]
     output: OutputFormat
     tools: list[dict[str, Any]]
     max_tokens: int | None
@@ -82,6 +86,7 @@ async def read_chat_request(request: Request) -> ChatRequest:
     if suffix_thinking and isinstance(model, str):
         model = body["model"] = model.removesuffix(THINKING_SUFFIX)
     header_thinking = request.headers.get("x-enable-thinking", "").lower() == "true"
+    controls = _controls(body)
     tools = [tool for tool in body.get("tools") or () if isinstance(tool, dict)]
     if tools and "tool_choice" not in body:
         body["tool_choice"] = "auto"
@@ -90,6 +95,7 @@ async def read_chat_request(request: Request) -> ChatRequest:
         model=model if isinstance(model, str) else None,
         stream=body.get("stream") is True,
         thinking=_thinking_switch(body, forced=suffix_thinking or header_thinking),
+        controls=controls,
         output=output,
         tools=tools,
         max_tokens=_max_tokens(body),
@@ -152,6 +158,18 @@ def _output_format(body: Mapping[str, Any]) -> OutputFormat:
     if schema is not None and has_key(schema, "pattern"):
         raise Rejection(400, PATTERN_DISABLED)
     return OutputFormat(json_object=json_object, schema=schema)
+
+
+def _controls(body: Mapping[str, Any]) -> dict[str, Any]:
+    kwargs = body.get("chat_template_kwargs")
+    sent = {
+        f"chat_template_kwargs.{key}": kwargs[key]
+        for key in TEMPLATE_SWITCHES
+        if isinstance(kwargs, Mapping) and key in kwargs
+    }
+    if "reasoning_effort" in body:
+        sent["reasoning_effort"] = body["reasoning_effort"]
+    return sent
 
 
 def _thinking_switch(body: dict[str, Any], *, forced: bool) -> bool | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter, defaultdict, deque
 from typing import Any
 
 _RATE_WINDOW_S = 60.0
+# A client may send any JSON as a switch; the stats keep a bounded prefix of it.
+_VALUE_CHARS = 40
 
 
 class Stats:
@@ -17,6 +20,7 @@ class Stats:
         self.requests: Counter[str] = Counter()
         self.requests_by_model: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.requests_by_user: Counter[str] = Counter()
+        self.reasoning_controls: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.statuses: Counter[int] = Counter()
         self.faults_served: Counter[str] = Counter()
         self.streams_open = 0
@@ -43,6 +47,12 @@ class Stats:
         self._peak_per_60s = max(self._peak_per_60s, _admit(self._arrivals, now, _RATE_WINDOW_S))
         self._peak_per_1s = max(self._peak_per_1s, _admit(self._arrivals_last_1s, now, 1.0))
 
+    def record_reasoning_controls(self, model: str, controls: dict[str, Any]) -> None:
+        """Count each reasoning control a chat request carried for `model`, as `key=<JSON value>`, so a test
+        can see which switch a client sent which model."""
+        for key, value in controls.items():
+            self.reasoning_controls[model][f"{key}={json.dumps(value)[:_VALUE_CHARS]}"] += 1
+
     def record_status(self, status: int) -> None:
         self.statuses[status] += 1
 
@@ -67,6 +77,7 @@ class Stats:
                 for route, total in self.requests.items()
             },
             "requests_by_user": dict(self.requests_by_user),
+            "reasoning_controls": {model: dict(sent) for model, sent in self.reasoning_controls.items()},
             "statuses": {str(status): count for status, count in self.statuses.items()},
             "faults_served": dict(self.faults_served),
             "streams": {

@@ -163,6 +163,31 @@ async def test_empty_answer(retry: bool, thinking: bool | None, requests: int, e
     assert len(client.requests) == requests
 
 
+@pytest.mark.parametrize(
+    ("model", "thinking", "requests"),
+    [
+        ("deepseek-ai/DeepSeek-R1-TEE", None, 1),  # always reasons, no lower effort: a retry would repeat it
+        ("openai/gpt-oss-120b-TEE", None, 2),  # always reasons, but its lowest effort is worth a try
+        ("openai/gpt-oss-120b-TEE", False, 1),  # already at its lowest effort
+    ],
+)
+async def test_retry_without_thinking_only_where_thinking_can_go_down(
+    model: str, thinking: bool | None, requests: int
+) -> None:
+    client = ScriptedClient(answer("", finish="length", reasoning="hmm"), answer("the answer"))
+    request = ChatRequest(model="", messages=REQUEST.messages, max_tokens=5, thinking=thinking)
+    call = run_chat(
+        client, request, [model], prices=lambda _: PRICES, deadline_s=30, retry_without_thinking=True
+    )
+    if requests == 2:
+        assert (await call).retried_without_thinking
+    else:
+        with pytest.raises(EmptyAnswerError) as raised:
+            await call
+        assert ("always reasons" in raised.value.hint) is (thinking is None)
+    assert len(client.requests) == requests
+
+
 async def test_cost_is_unknown_when_a_price_is() -> None:
     outcome = await run_chat(
         ScriptedClient(answer("x")), REQUEST, ["a"], prices=lambda _: None, deadline_s=30

@@ -26,6 +26,7 @@ from chutes_mcp.chutes.chat.progress import (
     tail,
 )
 from chutes_mcp.chutes.chat.reasoning import is_empty_answer
+from chutes_mcp.chutes.chat.reasoning_switches import can_think_less, wanted_thinking
 from chutes_mcp.chutes.chat.request import ChatRequest
 from chutes_mcp.chutes.errors import ChutesError, ChutesTimeoutError, EmptyAnswerError
 from chutes_mcp.chutes.types import ChatEvent, ChatResult, Done, ReasoningDelta, UsageEvent
@@ -237,12 +238,18 @@ async def _attempts(
             run.record(Attempt(model, "ok", 200, _ms(started), retries, cost))
             return run.outcome(result, retried)
         run.record(Attempt(model, "empty_answer", 200, _ms(started), retries, cost))
-        if not retry_without_thinking or retried or request.thinking is False:
+        # Thinking already off, or impossible to turn down: a retry would spend the same tokens again.
+        stuck = not can_think_less(model)
+        already_off = wanted_thinking(request.thinking, request.reasoning_effort) is False
+        if not retry_without_thinking or retried or already_off or stuck:
             spent = result.usage.completion_tokens if result.usage else "all"
             raise run.final(
                 EmptyAnswerError(
                     f"{result.model} used {spent} output tokens (max_tokens) and stopped before writing an answer",
                     invocation_id=result.meta.invocation_id,
+                    hint=f"{model} always reasons, so thinking cannot be turned off: raise max_tokens."
+                    if stuck
+                    else None,
                 )
             )
         # One more try on the same model, with thinking off so the budget goes to the answer.

@@ -1,15 +1,14 @@
-"""A chat request and the exact JSON body Chutes receives for it, including the thinking switches."""
+"""A chat request and the exact JSON body Chutes receives for it, thinking switches included (the ones
+the model's family reads: `reasoning_switches`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any
 
+from chutes_mcp.chutes.chat.reasoning_switches import ReasoningEffort, reasoning_controls
 from chutes_mcp.chutes.errors import BadRequestError
-
-ReasoningEffort = Literal["none", "minimal", "low", "medium", "high"]
-_EFFORT_ON = frozenset({"low", "medium", "high"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +27,9 @@ class ChatRequest:
     response_format: Mapping[str, Any] | None = None
     thinking: bool | None = None
     reasoning_effort: ReasoningEffort | None = None
+    catalog_reasoning: Mapping[str, bool] = field(default_factory=dict)
+    """Whether the catalog lists `reasoning` for each model this request may be sent to; a model left out
+    is unknown. A model that does not reason is sent no thinking switch."""
     extra_body: Mapping[str, Any] = field(default_factory=dict)
     tee_only: bool = False
     """Send `X-TEE-Only: true`, so Chutes refuses (426) to run the call on a non-TEE chute."""
@@ -35,22 +37,6 @@ class ChatRequest:
     """Overall deadline for this call, retries included; defaults to CHUTES_TIMEOUT_S."""
     failover_codes: frozenset[str] = frozenset()
     """Error codes not retried on this model, because the caller moves on to another one for them."""
-
-
-def thinking_switch(thinking: bool | None, reasoning_effort: str | None) -> bool | None:
-    """Whether to ask for thinking: None leaves the model's own default in place."""
-    if reasoning_effort is not None and reasoning_effort not in get_args(ReasoningEffort):
-        raise BadRequestError(
-            f"reasoning_effort {reasoning_effort!r} is not one of none, minimal, low, medium, high",
-            hint="Use reasoning_effort low|medium|high to think, none|minimal not to.",
-        )
-    from_effort = None if reasoning_effort is None else reasoning_effort in _EFFORT_ON
-    if thinking is not None and from_effort is not None and thinking != from_effort:
-        raise BadRequestError(
-            f"thinking={thinking} contradicts reasoning_effort={reasoning_effort!r}",
-            hint="Give only one of thinking and reasoning_effort, or make them agree.",
-        )
-    return thinking if thinking is not None else from_effort
 
 
 def build_chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
@@ -76,15 +62,18 @@ def build_chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     }
     body.update({key: value for key, value in optional.items() if value is not None})
     body.pop("max_completion_tokens", None)
-    thinking = thinking_switch(request.thinking, request.reasoning_effort)
-    if thinking is not None:
-        # Chutes mirrors one key to the other, but templates differ in which they read: send both.
-        kwargs = dict(body.get("chat_template_kwargs") or {})
-        kwargs.update(enable_thinking=thinking, thinking=thinking)
-        body["chat_template_kwargs"] = kwargs
-    if request.reasoning_effort in _EFFORT_ON:
-        # gpt-oss reads the effort level itself; engines reject none/minimal, which map to thinking off.
-        body["reasoning_effort"] = request.reasoning_effort
+    controls = reasoning_controls(
+        request.model,
+        request.thinking,
+        request.reasoning_effort,
+        reasons=request.catalog_reasoning.get(request.model),
+    )
+    if controls.template_kwargs:
+        body["chat_template_kwargs"] = {
+            **(body.get("chat_template_kwargs") or {}),
+            **controls.template_kwargs,
+        }
+    body.update(controls.fields)
     if stream:
         body["stream"] = True
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}

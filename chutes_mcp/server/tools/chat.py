@@ -12,7 +12,8 @@ from chutes_mcp.chutes.chat.failover import Attempt, ChatOutcome, run_chat
 from chutes_mcp.chutes.chat.plan import ChatNeeds
 from chutes_mcp.chutes.chat.progress import ProgressUpdate
 from chutes_mcp.chutes.chat.reasoning import REASONING_CHARS, clip_reasoning
-from chutes_mcp.chutes.chat.request import ChatRequest, ReasoningEffort
+from chutes_mcp.chutes.chat.reasoning_switches import EFFORTS_ON, ReasoningEffort, reasoning_controls
+from chutes_mcp.chutes.chat.request import ChatRequest
 from chutes_mcp.chutes.types import QuotaHeaders, Usage
 from chutes_mcp.server.runtime import Runtime
 from chutes_mcp.server.toolkit import INVOKES_MODEL, Reply, ToolArguments, ToolContext, ToolSpec
@@ -199,10 +200,15 @@ class ChatArgs(ToolArguments):
         None, description='"auto" (default with tools), "none", "required", or one function by name.'
     )
     thinking: bool | None = Field(
-        None, description="Switch reasoning on or off for models that have it. Default: the model's own."
+        None,
+        description="Switch reasoning on or off, with the switch the model's family reads. A model that "
+        "always reasons (DeepSeek-R1, Thinking releases, gpt-oss) still does, and `notes` says so. "
+        "Default: the model's own.",
     )
     reasoning_effort: ReasoningEffort | None = Field(
-        None, description="low/medium/high think (with that effort where supported); none/minimal do not."
+        None,
+        description="low/medium/high/max think, at that effort where the model takes levels (gpt-oss, "
+        "Kimi-K3; the nearest it has), else simply thinking on; none/minimal do not think.",
     )
     include_reasoning: bool = Field(
         False,
@@ -238,9 +244,7 @@ class ChatArgs(ToolArguments):
             raise ValueError("give exactly one of prompt and messages")
         if self.system is not None and self.messages and self.messages[0].role == "system":
             raise ValueError("give the system prompt either as `system` or as the first message, not both")
-        effort_on = (
-            None if self.reasoning_effort is None else self.reasoning_effort in ("low", "medium", "high")
-        )
+        effort_on = None if self.reasoning_effort is None else self.reasoning_effort in EFFORTS_ON
         if self.thinking is not None and effort_on is not None and self.thinking != effort_on:
             raise ValueError(
                 f"thinking={self.thinking} contradicts reasoning_effort={self.reasoning_effort!r}"
@@ -307,7 +311,10 @@ class ChatResult(BaseModel):
     ttft_ms: int | None = Field(description="From the start of the call to the first token.")
     invocation_id: str | None = Field(description="Chutes' id for the call, for support requests.")
     quota: QuotaHeaders = Field(description="The daily request quota as Chutes counted it before this call.")
-    notes: list[str] = Field(description="Things worth knowing: alias fallbacks, dropped fallbacks, retries.")
+    notes: list[str] = Field(
+        description="Things worth knowing: alias fallbacks, dropped fallbacks, retries, and reasoning asks "
+        "the model that answered cannot honour (thinking off on a model that always reasons, say)."
+    )
 
 
 def _attempt(attempt: Attempt) -> AttemptOut:
@@ -385,6 +392,14 @@ async def chat(runtime: Runtime, args: ChatArgs, ctx: ToolContext) -> Reply[Chat
         # `:THINKING` on the model string means thinking on, unless `thinking` says otherwise.
         thinking=args.thinking if args.thinking is not None else (True if plan.thinking else None),
         reasoning_effort=args.reasoning_effort,
+        # A ranked routing string carries one member's info, but Chutes picks the member: left unknown.
+        catalog_reasoning={
+            candidate.model: candidate.info.reasoning
+            for candidate in plan.candidates
+            if candidate.info is not None
+            and candidate.info.id == candidate.model
+            and candidate.info.reasoning is not None
+        },
         tee_only=needs.tee_only,
     )
 
@@ -406,7 +421,14 @@ async def chat(runtime: Runtime, args: ChatArgs, ctx: ToolContext) -> Reply[Chat
         on_progress=report,
         retry_without_thinking=args.retry_without_thinking,
     )
-    result = _result(args, plan.requested, outcome, list(plan.notes))
+    answered = outcome.result.model
+    info = planner.model_info(view, answered)
+    # The notes are about the model that answered, with what it was finally asked.
+    thinking, effort = (
+        (False, None) if outcome.retried_without_thinking else (request.thinking, request.reasoning_effort)
+    )
+    reasoning = reasoning_controls(answered, thinking, effort, reasons=info.reasoning if info else None)
+    result = _result(args, plan.requested, outcome, [*plan.notes, *reasoning.notes])
     return Reply(result, _text(result))
 
 
