@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlencode
 
 import anyio
 import httpx2
@@ -50,6 +51,10 @@ from chutes_mcp.config import Settings
 from chutes_mcp.log import enabled, get_logger
 
 INVOCATION_ID_HEADER = "x-chutes-invocationid"
+# `GET /chutes/` pages: chutes-api allows up to 5000 a page, 100 pages; a few hundred a page keeps each
+# answer small (items carry readmes), and 4 pages is more chutes of one template than Chutes has.
+CHUTE_LIST_PAGE = 500
+CHUTE_LIST_MAX_PAGES = 4
 # Reads after `[DONE]` to reach the end of the body; an upstream that says more is hung up on.
 _DRAIN_READS = 8
 log = get_logger(__name__)
@@ -484,6 +489,34 @@ class ChutesClient:
                 "the model list has no data array", hint="Chutes changed its /v1/models shape?"
             )
         return [entry for entry in data if isinstance(entry, dict)]
+
+    async def list_chutes_raw(self, template: str) -> list[dict[str, Any]]:
+        """`GET /chutes/?include_public=true&template=…`: the public chutes of one `standard_template` (and
+        the account's own), most invoked first, every page. Credentials are optional there: without any,
+        or when a stale or wrong token gets a 401, the public chutes are asked for anonymously."""
+        items: list[dict[str, Any]] = []
+        for page in range(CHUTE_LIST_MAX_PAGES):
+            query = urlencode(
+                {"include_public": "true", "template": template, "limit": CHUTE_LIST_PAGE, "page": page}
+            )
+            url = f"{self.settings.management_base}/chutes/?{query}"
+            if self.credentials.kind == "none":
+                payload, _ = await self._json_call("GET", url, authenticate=False)
+            else:
+                try:
+                    payload, _ = await self._json_call("GET", url)
+                except AuthInvalidError:
+                    payload, _ = await self._json_call("GET", url, authenticate=False)
+            found = payload.get("items") if isinstance(payload, Mapping) else None
+            if not isinstance(found, list):
+                raise UpstreamError(
+                    "the chute list has no items array", hint="Chutes changed its /chutes/ shape?"
+                )
+            items.extend(item for item in found if isinstance(item, dict))
+            total = payload.get("total")
+            if not found or not isinstance(total, int) or len(items) >= total:
+                break
+        return items
 
     async def _account_call(self, path: str) -> Any:
         if self.credentials.kind == "none":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.embeddings import vectors as embedding_vectors
-from chutes_mcp.chutes.embeddings.catalog import EmbeddingRoute
+from chutes_mcp.chutes.embeddings.catalog import EmbeddingRoute, chute_base_url
 from chutes_mcp.chutes.errors import UpstreamError
 from chutes_mcp.chutes.types import Usage
 
@@ -51,10 +51,19 @@ async def embed_in_batches(
     usages: list[Usage] = []
     invocation_ids: list[str] = []
     starts = range(0, len(texts), BATCH_SIZE)
+    base_url = (
+        chute_base_url(client.settings.embed_base, route.slug)
+        if route.kind == "chute" and route.slug
+        else None
+    )
     for start in starts:
         batch = texts[start : start + BATCH_SIZE]
         result = await client.embed(
-            batch, route.model or route.model_id, dimensions=dimensions, tee_only=tee_only
+            batch,
+            route.model or route.model_id,
+            dimensions=dimensions,
+            base_url=base_url,
+            tee_only=tee_only,
         )
         if len(result.vectors) != len(batch):
             raise UpstreamError(

@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 
 from chutes_mcp.chutes.embeddings import vectors as embedding_vectors
 from chutes_mcp.chutes.embeddings.batches import BATCH_SIZE, embed_in_batches
-from chutes_mcp.chutes.errors import BadRequestError
+from chutes_mcp.chutes.errors import BadRequestError, ModelNotFoundError
 from chutes_mcp.chutes.types import Usage
 from chutes_mcp.server.result_size import MAX_RESULT_BYTES, MIB, ResultTooLargeError
-from chutes_mcp.server.runtime import Runtime
+from chutes_mcp.server.runtime import CATALOG_WAIT_S, Runtime
 from chutes_mcp.server.toolkit import READ_ONLY, Reply, ToolArguments, ToolContext, ToolSpec
 
 MAX_INPUTS = 1024
@@ -156,8 +156,9 @@ def _text(output: EmbedOutput, previews: list[list[float]]) -> str:
 async def embed(runtime: Runtime, args: EmbedArgs, ctx: ToolContext) -> Reply[EmbedOutput]:
     name = args.model or runtime.settings.default_embedding_model
     tee_only = args.tee_only or runtime.settings.tee_only
-    route = runtime.embeddings.resolve(name, tee_only=tee_only, route="embed")
-    if args.dimensions is not None and args.dimensions > route.dimensions:
+    catalog, _ = await runtime.embeddings.catalog(max_wait_s=CATALOG_WAIT_S)
+    route = catalog.route(name, tee_only=tee_only)
+    if args.dimensions is not None and route.dimensions is not None and args.dimensions > route.dimensions:
         raise BadRequestError(
             f"dimensions {args.dimensions} is more than {route.model_id} gives ({route.dimensions})",
             hint=f"Ask for at most {route.dimensions} dimensions, or leave `dimensions` out.",
@@ -165,25 +166,37 @@ async def embed(runtime: Runtime, args: EmbedArgs, ctx: ToolContext) -> Reply[Em
     texts = [args.input] if isinstance(args.input, str) else args.input
     expected = args.dimensions or route.dimensions
     # Refused before anything is sent (and billed) when the length is known; checked again on the
-    # length the first batch shows, which is all there is to go on for a model outside the list.
-    check_fits(len(texts), expected, choose_encoding(args.encoding_format, len(texts), expected), sent=False)
+    # length the first batch shows, which is all there is to go on for a model never seen answering.
+    if expected is not None:
+        encoding = choose_encoding(args.encoding_format, len(texts), expected)
+        check_fits(len(texts), expected, encoding, sent=False)
 
     def dimensions_known(dimensions: int) -> None:
+        if args.dimensions is None:
+            runtime.embeddings.learn(route.model_id, dimensions)
         encoding = choose_encoding(args.encoding_format, len(texts), dimensions)
         check_fits(len(texts), dimensions, encoding, sent=True)
 
     async def progress(done: int, total: int) -> None:
         await ctx.report_progress(done, total, f"embedded {done} of {total} texts")
 
-    result = await embed_in_batches(
-        runtime.client,
-        route,
-        texts,
-        dimensions=args.dimensions,
-        tee_only=tee_only,
-        on_batch=progress,
-        on_dimensions=dimensions_known,
-    )
+    try:
+        result = await embed_in_batches(
+            runtime.client,
+            route,
+            texts,
+            dimensions=args.dimensions,
+            tee_only=tee_only,
+            on_batch=progress,
+            on_dimensions=dimensions_known,
+        )
+    except ModelNotFoundError as exc:
+        if route.listed:
+            raise
+        # Chutes does not know the name either: say which models come nearest, as for a known typo.
+        raise catalog.not_found(
+            name, tee_only=tee_only, status=exc.status, invocation_id=exc.invocation_id
+        ) from None
     encoding = choose_encoding(args.encoding_format, len(result.vectors), result.dimensions)
     previews = [embedding_vectors.to_floats(vector) for vector in result.vectors[:PREVIEW_VECTORS]]
     vectors: list[list[float]] | list[str] = (
