@@ -68,8 +68,9 @@ def check_fits(count: int, dimensions: int, encoding: Encoding, *, sent: bool) -
     fit = inputs_that_fit(dimensions, encoding)
     if count <= fit:
         return
-    calls = math.ceil(count / fit)
-    options = [f"split the {count} inputs into {calls} calls of at most {fit} each"]
+    options = (
+        [f"split the {count} inputs into {math.ceil(count / fit)} calls of at most {fit} each"] if fit else []
+    )
     if encoding == "float":
         options.append(f'use encoding_format "base64" ({inputs_that_fit(dimensions, "base64")} fit)')
     if dimensions > SMALLER_DIMENSIONS:
@@ -79,7 +80,7 @@ def check_fits(count: int, dimensions: int, encoding: Encoding, *, sent: bool) -
     raise ResultTooLargeError(
         f"{count} vectors of {dimensions} dimensions in {encoding} would pass the "
         f"{MAX_RESULT_BYTES // MIB} MiB one tool result may carry; at most {fit} fit.{done}",
-        "To fit: " + "; or ".join(options) + ".",
+        "To fit: " + "; or ".join(options) + "." if options else "Ask for fewer `dimensions`.",
         max_inputs=fit,
         dimensions=dimensions,
         encoding=encoding,
