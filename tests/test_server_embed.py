@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import struct
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,8 +62,11 @@ async def test_embed_a_string_and_a_list(sim: SimProcess, tmp_path: Path, mode: 
     assert len(one_text) < 400
     assert (many["count"], many["dimensions"], many["batches"]) == (len(texts), 1024, 3)
     assert len(many["invocation_ids"]) == 3
+    # 69 x 1024 values are past what `auto` sends as floats: base64 of float32, decoded the OpenAI way.
+    assert (one["encoding"], many["encoding"], single["encoding"]) == ("float", "base64", "float")
+    decoded = [list(struct.unpack("<1024f", base64.b64decode(vector))) for vector in many["vectors"]]
     # Order survives batching: the vector of one text is the same alone or in the middle of a list.
-    assert many["vectors"][BATCH_SIZE + 1] == single["vectors"][0]
+    assert decoded[BATCH_SIZE + 1] == single["vectors"][0]
     assert f"{len(texts)} vectors of 1024 dimensions" in many_text
     assert f"... and {len(texts) - 3} more." in many_text
     assert len(many_text) < 600
@@ -106,7 +111,8 @@ async def test_embed_argument_and_model_errors(sim: SimProcess, tmp_path: Path, 
             "embed", {"input": "word " * 600, "model": "BAAI/bge-large-en-v1.5"}
         )
     not_found = error_of(unknown)
-    assert not_found["code"] == "model_not_found"
+    # A name outside the list is asked of Chutes (the simulator's 404), and the nearest names are given.
+    assert (not_found["code"], not_found["status"]) == ("model_not_found", 404)
     assert "BAAI/bge-m3" in not_found["message"]
     assert error_of(empty_list)["code"] == "invalid_arguments"
     assert error_of(empty_text)["code"] == "invalid_arguments"

@@ -25,7 +25,13 @@ pytestmark = pytest.mark.anyio
 
 Era = Literal["auto", "legacy"]
 TEMPLATE = "chutes://models/{+model_id}"
-STATIC = {"chutes://models", "chutes://models/tee", "chutes://aliases", "chutes://status"}
+STATIC = {
+    "chutes://models",
+    "chutes://models/tee",
+    "chutes://embedding-models",
+    "chutes://aliases",
+    "chutes://status",
+}
 
 
 async def _read(client: Client, uri: str) -> Any:

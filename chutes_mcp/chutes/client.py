@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlencode
 
 import anyio
 import httpx2
@@ -20,6 +21,7 @@ import httpx2
 from chutes_mcp.chutes.auth.credentials import Credentials, credentials_from_settings
 from chutes_mcp.chutes.chat.chunks import ChunkDecoder, result_from_completion
 from chutes_mcp.chutes.chat.request import ChatRequest, build_chat_body
+from chutes_mcp.chutes.embeddings import vectors as embedding_vectors
 from chutes_mcp.chutes.errors import (
     AuthInvalidError,
     BadRequestError,
@@ -49,6 +51,10 @@ from chutes_mcp.config import Settings
 from chutes_mcp.log import enabled, get_logger
 
 INVOCATION_ID_HEADER = "x-chutes-invocationid"
+# `GET /chutes/` pages: chutes-api allows up to 5000 a page, 100 pages; a few hundred a page keeps each
+# answer small (items carry readmes), and 4 pages is more chutes of one template than Chutes has.
+CHUTE_LIST_PAGE = 500
+CHUTE_LIST_MAX_PAGES = 4
 # Reads after `[DONE]` to reach the end of the body; an upstream that says more is hung up on.
 _DRAIN_READS = 8
 log = get_logger(__name__)
@@ -434,12 +440,17 @@ class ChutesClient:
         dimensions: int | None = None,
         base_url: str | None = None,
         timeout_s: float | None = None,
+        tee_only: bool = False,
     ) -> EmbedResult:
-        """Embeddings from the embed host (or a per-chute host given as `base_url`, e.g. `…/v1`)."""
+        """Embeddings from the embed host (or a per-chute host given as `base_url`, e.g. `…/v1`).
+
+        They are asked for in base64: a quarter of the bytes of the float form, and no float parsing;
+        an engine that answers floats anyway is read as well.
+        """
         inputs = [texts] if isinstance(texts, str) else list(texts)
         if not inputs:
             raise BadRequestError("no input to embed", hint="Pass at least one string.")
-        body: dict[str, Any] = {"model": model, "input": inputs, "encoding_format": "float"}
+        body: dict[str, Any] = {"model": model, "input": inputs, "encoding_format": "base64"}
         if dimensions is not None:
             body["dimensions"] = dimensions
         payload, meta = await self._json_call(
@@ -447,11 +458,12 @@ class ChutesClient:
             f"{base_url or self.settings.embed_base}/embeddings",
             body=body,
             model=model,
+            tee_only=tee_only,
             timeout_s=timeout_s,
         )
         try:
             rows = sorted(payload["data"], key=lambda row: row.get("index", 0))
-            vectors = tuple(tuple(float(x) for x in row["embedding"]) for row in rows)
+            vectors = tuple(embedding_vectors.from_wire(row["embedding"]) for row in rows)
         except (TypeError, KeyError, ValueError, AttributeError):
             raise UpstreamError(
                 "the embeddings response has no data[].embedding", invocation_id=meta.invocation_id
@@ -477,6 +489,34 @@ class ChutesClient:
                 "the model list has no data array", hint="Chutes changed its /v1/models shape?"
             )
         return [entry for entry in data if isinstance(entry, dict)]
+
+    async def list_chutes_raw(self, template: str) -> list[dict[str, Any]]:
+        """`GET /chutes/?include_public=true&template=…`: the public chutes of one `standard_template` (and
+        the account's own), most invoked first, every page. Credentials are optional there: without any,
+        or when a stale or wrong token gets a 401, the public chutes are asked for anonymously."""
+        items: list[dict[str, Any]] = []
+        for page in range(CHUTE_LIST_MAX_PAGES):
+            query = urlencode(
+                {"include_public": "true", "template": template, "limit": CHUTE_LIST_PAGE, "page": page}
+            )
+            url = f"{self.settings.management_base}/chutes/?{query}"
+            if self.credentials.kind == "none":
+                payload, _ = await self._json_call("GET", url, authenticate=False)
+            else:
+                try:
+                    payload, _ = await self._json_call("GET", url)
+                except AuthInvalidError:
+                    payload, _ = await self._json_call("GET", url, authenticate=False)
+            found = payload.get("items") if isinstance(payload, Mapping) else None
+            if not isinstance(found, list):
+                raise UpstreamError(
+                    "the chute list has no items array", hint="Chutes changed its /chutes/ shape?"
+                )
+            items.extend(item for item in found if isinstance(item, dict))
+            total = payload.get("total")
+            if not found or not isinstance(total, int) or len(items) >= total:
+                break
+        return items
 
     async def _account_call(self, path: str) -> Any:
         if self.credentials.kind == "none":

@@ -98,7 +98,11 @@ class ChatResult(_Frozen):
 
 
 class EmbedResult(_Frozen):
-    vectors: tuple[tuple[float, ...], ...]
+    """Vectors as Chutes' base64 encoding carries them: little-endian float32, 4 bytes a value (see
+    `embeddings.vectors` to read them as floats). Kept as bytes, a 4096-value vector is 16 KiB, not the
+    ~130 KiB of a tuple of floats."""
+
+    vectors: tuple[bytes, ...]
     model: str
     usage: Usage | None = None
     meta: ResponseMeta = ResponseMeta()

@@ -14,7 +14,7 @@ from chutes_mcp.chutes.catalog.details import alias_table, model_details
 from chutes_mcp.chutes.catalog.filters import ModelFilter
 from chutes_mcp.chutes.catalog.service import eligible
 from chutes_mcp.chutes.errors import ChutesError, ModelNotFoundError
-from chutes_mcp.server.runtime import Runtime
+from chutes_mcp.server.runtime import CATALOG_WAIT_S, Runtime
 
 _DOCUMENT = TypeAdapter(Any)
 
@@ -37,6 +37,27 @@ async def catalog_document(runtime: Runtime, *, tee_only: bool) -> str:
             "count": len(models),
             "fields": ["id", *columns],
             "models": models,
+        }
+    )
+
+
+async def embedding_models_document(runtime: Runtime) -> str:
+    """The embedding models `embed` knows (TEE ones only in TEE-only mode): bundled, listed by Chutes'
+    `/chutes/` and configured; `dimensions` null until a model listed without it has answered once."""
+    catalog, copy = await runtime.embeddings.catalog(max_wait_s=CATALOG_WAIT_S)
+    models = catalog.models(tee_only=runtime.settings.tee_only)
+    return _json(
+        {
+            "source": copy.origin,
+            "fetched_at": copy.fetched_at,
+            "stale": not runtime.embeddings.is_fresh(),
+            "last_error": runtime.embeddings.last_error,
+            "default": runtime.settings.default_embedding_model,
+            "count": len(models),
+            "models": [
+                model.model_dump(include={"id", "dimensions", "tee", "template", "source"})
+                for model in models
+            ],
         }
     )
 

@@ -18,6 +18,8 @@ from chutes_mcp.chutes.errors import ChutesError
 # Codes of failures found by the server itself, before or around a Chutes call.
 INVALID_ARGUMENTS = "invalid_arguments"
 INTERNAL_ERROR = "internal_error"
+# The result would be larger than one MCP message may safely be (see result_size.py).
+RESULT_TOO_LARGE = "result_too_large"
 
 
 def error_payload(

@@ -8,7 +8,7 @@ Chutes (chutes.ai) runs open-weight LLMs, many inside Trusted Execution Environm
 - pick_model: choose a model for a task (general, coding, reasoning, vision, long_context, tool_use, json,
   cheap, private) with reasons and a ready failover list. Use it before chat when unsure.
 - list_models / get_model: browse the live catalog (prices per 1M tokens, context, features, TEE).
-- embed: embedding vectors for texts.
+- embed: embedding vectors for texts, with any Chutes embedding model; floats, or base64 for many.
 - account: balance and daily quota.
 Errors start with a stable code (e.g. rate_limited, model_unavailable, tee_required) and end with a JSON
 object whose `hint` says what to do next.

@@ -1,4 +1,5 @@
-"""MCP resources: the catalog, one model, the aliases and the server's status, as compact JSON.
+"""MCP resources: the catalog, one model, the embedding models, the aliases and the server's status, as
+compact JSON.
 
 The same data is available through tools (list_models, get_model) for clients without resources.
 """
@@ -12,6 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from chutes_mcp.server.catalog_documents import (
     aliases_document,
     catalog_document,
+    embedding_models_document,
     model_document,
     status_document,
 )
@@ -19,6 +21,7 @@ from chutes_mcp.server.runtime import Runtime
 
 MODELS_URI = "chutes://models"
 TEE_MODELS_URI = "chutes://models/tee"
+EMBEDDING_MODELS_URI = "chutes://embedding-models"
 ALIASES_URI = "chutes://aliases"
 STATUS_URI = "chutes://status"
 # Reserved expansion: model ids contain `/`, and `chutes://models/zai-org/GLM-4.7-TEE` should just work.
@@ -43,6 +46,15 @@ STATIC: tuple[tuple[str, str, str, str, Document], ...] = (
         "Chutes TEE models",
         "The models running in a Trusted Execution Environment (confidential compute).",
         lambda runtime: catalog_document(runtime, tee_only=True),
+    ),
+    (
+        EMBEDDING_MODELS_URI,
+        "embedding_models",
+        "Chutes embedding models",
+        "The embedding models for `embed` (Chutes' /v1/models lists none): bundled, and the public "
+        "chutes of the embedding and tei templates Chutes lists; id, dimensions (null until first use), "
+        "TEE, template, source. Any other embedding chute's name works too.",
+        embedding_models_document,
     ),
     (
         ALIASES_URI,

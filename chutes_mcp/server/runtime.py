@@ -1,4 +1,4 @@
-"""The one object per process that every tool shares: settings, HTTP pool, catalog, resolver, limiter.
+"""The one object per process that every tool shares: settings, HTTP pool, catalogs, resolver, limiter.
 
 The server's lifespan opens it and closes it; tools, resources and prompts reach it through their
 request context.
@@ -15,7 +15,7 @@ from chutes_mcp.chutes.catalog.aliases import ModelResolver
 from chutes_mcp.chutes.catalog.service import CatalogView, ModelCatalog
 from chutes_mcp.chutes.chat.plan import ChatPlanner
 from chutes_mcp.chutes.client import ChutesClient
-from chutes_mcp.chutes.embeddings.catalog import EmbeddingCatalog
+from chutes_mcp.chutes.embeddings.directory import EmbeddingDirectory, fetch_embedding_chutes
 from chutes_mcp.config import Settings
 from chutes_mcp.server.tenants import Tenants
 
@@ -33,7 +33,7 @@ class Runtime:
     client: ChutesClient
     catalog: ModelCatalog
     resolver: ModelResolver
-    embeddings: EmbeddingCatalog
+    embeddings: EmbeddingDirectory
     planner: ChatPlanner
     # Set in bring-your-own-key mode: each request then calls Chutes with its own credential.
     tenants: Tenants | None = None
@@ -66,13 +66,16 @@ async def open_runtime(settings: Settings, *, tenancy: TenancyMode = "server") -
             allowed_models=settings.allowed_models,
             fallbacks=settings.fallbacks,
         )
-        async with catalog:
+        embeddings = EmbeddingDirectory(
+            fetch_embedding_chutes(client), ttl_s=settings.cache_ttl_s, cache_dir=settings.catalog_cache_path
+        )
+        async with catalog, embeddings:
             yield Runtime(
                 settings=settings,
                 client=client,
                 catalog=catalog,
                 resolver=resolver,
-                embeddings=EmbeddingCatalog(),
+                embeddings=embeddings,
                 planner=planner,
                 tenants=None
                 if tenancy == "server"

@@ -30,6 +30,7 @@ from chutes_mcp.server.error_results import (
     error_payload,
     error_result,
 )
+from chutes_mcp.server.result_size import ResultTooLargeError, bounded, too_large_result
 
 if TYPE_CHECKING:
     from chutes_mcp.server.runtime import Runtime
@@ -97,6 +98,8 @@ def _failure(tool: str, exc: Exception) -> CallToolResult:
         exc = exc.exceptions[0]
     if isinstance(exc, ChutesError):
         return chutes_error_result(exc)
+    if isinstance(exc, ResultTooLargeError):
+        return too_large_result(exc)
     log.exception("tool.crash", tool=tool)
     return error_result(
         error_payload(
@@ -189,7 +192,9 @@ def _parameter(name: str, model: type[BaseModel]) -> inspect.Parameter:
 def _tool_function(spec: ToolSpec[Any, Any]) -> Callable[..., Awaitable[CallToolResult]]:
     """The function the SDK registers: the argument model's fields as keyword parameters (one level,
     as agents expect them, rather than nested under a single model parameter), and a result whose
-    structured part follows `spec.output`."""
+    structured part follows `spec.output`. Every result, an error too, passes the size bound on its
+    way out (`result_size.bounded`), so no tool can send a message that would cost the host its
+    connection."""
 
     async def call(ctx: ToolContext, **arguments: Any) -> CallToolResult:
         try:
@@ -202,10 +207,13 @@ def _tool_function(spec: ToolSpec[Any, Any]) -> Callable[..., Awaitable[CallTool
                 runtime.for_request(request_headers(ctx.request_context.request)), args, ctx
             )
         except Exception as exc:
-            return _failure(spec.name, exc)
-        return CallToolResult(
-            content=[TextContent(type="text", text=reply.text)],
-            structured_content=reply.output.model_dump(mode="json", by_alias=True),
+            return bounded(spec.name, _failure(spec.name, exc))
+        return bounded(
+            spec.name,
+            CallToolResult(
+                content=[TextContent(type="text", text=reply.text)],
+                structured_content=reply.output.model_dump(mode="json", by_alias=True),
+            ),
         )
 
     context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=ToolContext)

@@ -75,6 +75,8 @@ class EmbeddingModel:
     tee: bool
     # The engine's context window (the models' own configs): longer inputs are refused, as vLLM does.
     max_model_len: int
+    # `embedding` (vLLM, served by the embed host too) or `tei` (older chutes: their own host only).
+    template: str = "embedding"
 
     @property
     def slug(self) -> str:
@@ -85,7 +87,9 @@ class EmbeddingModel:
         return chute_id_for(self.id)
 
 
-# Embedding chutes are not listed by /v1/models (reference §4); these are the public ones known to exist.
+# Embedding chutes are not listed by /v1/models (reference §4); the first six are the public ones known to
+# exist, the last two stand for chutes deployed since, which only `GET /chutes/` makes known, one of them
+# an older Text-Embeddings-Inference chute.
 EMBEDDING_MODELS: tuple[EmbeddingModel, ...] = (
     EmbeddingModel("Qwen/Qwen3-Embedding-8B", 4096, tee=False, max_model_len=40960),
     EmbeddingModel("Qwen/Qwen3-Embedding-8B-TEE", 4096, tee=True, max_model_len=40960),
@@ -93,6 +97,10 @@ EMBEDDING_MODELS: tuple[EmbeddingModel, ...] = (
     EmbeddingModel("BAAI/bge-m3", 1024, tee=False, max_model_len=8192),
     EmbeddingModel("BAAI/bge-large-en-v1.5", 1024, tee=False, max_model_len=512),
     EmbeddingModel("intfloat/multilingual-e5-large", 1024, tee=False, max_model_len=512),
+    EmbeddingModel("Qwen/Qwen3-Embedding-4B", 2560, tee=False, max_model_len=40960),
+    EmbeddingModel(
+        "sentence-transformers/all-MiniLM-L6-v2", 384, tee=False, max_model_len=256, template="tei"
+    ),
 )
 EMBED_REROUTES: Mapping[str, str] = {"Qwen/Qwen3-Embedding-8B": "Qwen/Qwen3-Embedding-8B-TEE"}
 
@@ -173,6 +181,10 @@ class Catalog:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def entries(self) -> list[dict[str, Any]]:
+        """The LLM chutes' `/v1/models` entries, most used first (not to be mutated)."""
+        return self._entries
+
     def listing(self) -> dict[str, Any]:
         """The `/v1/models` body: `created` is the refresh time, so it is now, as on the real service."""
         now = int(time.time())
@@ -208,6 +220,11 @@ class Catalog:
     def embedding(self, name: str) -> EmbeddingModel | None:
         """An embedding chute by name or chute id."""
         return self.embeddings.get(name) or self._embeddings_by_chute_id.get(name)
+
+    def embed_host_embedding(self, name: str) -> EmbeddingModel | None:
+        """What the embed host resolves: chutes of the `embedding` template only (reference §1)."""
+        found = self.embedding(name)
+        return found if found is not None and found.template == "embedding" else None
 
     def chute_id_of(self, name_or_id: str) -> str | None:
         entry = self.get(name_or_id)

@@ -59,12 +59,13 @@ def engine_rejection(message: str) -> Response:
 
 
 def resolve(state: SimState, name: str, user_id: str) -> EmbeddingModel | None:
-    """The embed host's lookup: a chute name or id (after the TEE re-route), else the caller's alias."""
+    """The embed host's lookup: a chute name or id (after the TEE re-route), else the caller's alias; only
+    chutes of the `embedding` template, so a `tei` chute is answered at its own host alone."""
     name = EMBED_REROUTES.get(name, name)
-    found = state.catalog.embedding(name)
+    found = state.catalog.embed_host_embedding(name)
     alias = state.aliases.get(user_id, {}).get(name)
     if found is None and alias is not None:
-        found = next(filter(None, map(state.catalog.embedding, alias.chute_ids)), None)
+        found = next(filter(None, map(state.catalog.embed_host_embedding, alias.chute_ids)), None)
     return found
 
 
