@@ -13,20 +13,25 @@ function-calling dialect. The translators judge ours here, doing their own work:
   valid (the server, the listed schema and the converted schema accept them), invalid (all three
   refuse them: bounds, lengths, patterns, enums, types, union members) and server-only (the server
   refuses them on a rule no portable schema states: cross-field rules, unknown names).
+- google-genai's MCP support, `generate_content` with the listed tools, against a stub Gemini endpoint
+  on loopback that records the function declarations it is sent.
 - openai-agents' strict mode: its public `ensure_strict_json_schema` on every schema, and the path a
   host takes, an `Agent` with `convert_schemas_to_strict` listing the tools through openai-agents' own
   MCP client. Two fields of `chat` carry a caller's own JSON Schema, which strict mode cannot express
-  (see `CALLER_SCHEMAS`); the rest of `chat` must convert, and the whole of it must fail for those two
-  alone. A call a strict-mode model makes (every property present, null where allowed) must pass the
-  server's check.
+  (see `CALLER_SCHEMAS`): the conversion can only close them empty, which openai-agents' MCP path
+  refuses to do; the rest of `chat` must convert, unchanged by them. A call a strict-mode model makes
+  (every property present, null where allowed) must pass the server's check.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 import anyio
@@ -36,6 +41,7 @@ from agents import Agent, RunContextWrapper
 from agents.mcp import MCPServerStdio
 from agents.strict_schema import ensure_strict_json_schema
 from agents.tool import FunctionTool
+from google import genai
 from google.genai import types as gemini
 from mcp import Client, StdioServerParameters
 from mcp.types import Tool
@@ -344,6 +350,69 @@ def test_google_genai_converts_the_schema_and_it_accepts_what_the_server_accepts
             assert _errors(converted, arguments), f"the Gemini schema takes {arguments}"
 
 
+class _StubGemini(BaseHTTPRequestHandler):
+    """Answers every generateContent with a short text, and keeps each request body."""
+
+    requests: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        self.requests.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        body = json.dumps(
+            {
+                "candidates": [
+                    {"content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP"}
+                ]
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        pass
+
+
+@pytest.fixture
+def stub_gemini() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    requests: list[dict[str, Any]] = []
+    handler = type("Handler", (_StubGemini,), {"requests": requests})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_google_genai_sends_every_listed_tool_to_gemini(
+    listed: dict[str, Tool], stub_gemini: tuple[str, list[dict[str, Any]]]
+) -> None:
+    """google-genai's own MCP support: given the listed tools, it translates each one (a tool it
+    cannot translate fails the whole request) and sends the declarations."""
+    url, requests = stub_gemini
+    client = genai.Client(api_key="test-key", http_options=gemini.HttpOptions(base_url=url, timeout=30_000))
+    config = gemini.GenerateContentConfig(
+        tools=list(listed.values()),
+        automatic_function_calling=gemini.AutomaticFunctionCallingConfig(disable=True),
+    )
+    response = client.models.generate_content(model="gemini-test", contents="hello", config=config)
+    assert response.text == "ok"
+    (request,) = requests
+    declarations = {
+        declaration["name"]: declaration
+        for tool in request["tools"]
+        for declaration in tool["functionDeclarations"]
+    }
+    assert sorted(declarations) == sorted(listed)
+    image_part = declarations["chat"]["parameters"]["properties"]["messages"]["items"]
+    assert "content" in image_part["properties"]
+
+
 def _at(schema: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
     for key in path:
         schema = schema[key]
@@ -389,11 +458,19 @@ def test_the_caller_schemas_of_chat_are_the_only_objects_strict_mode_cannot_clos
 def test_openai_agents_strict_conversion(listed: dict[str, Tool], name: str) -> None:
     schema = listed[name].input_schema
     if name == "chat":
-        # The whole of chat fails for each caller schema alone, and converts once both are replaced.
-        for kept in CALLER_SCHEMAS:
-            with pytest.raises(Exception, match="additionalProperties"):
-                _strict(_replaced(schema, tuple(path for path in CALLER_SCHEMAS if path != kept)))
+        # Strict mode closes every object. The caller schemas it can only close empty, so a strict
+        # chat would take no caller schema at all; everything else converts as it does with them
+        # replaced. (openai-agents' MCP path refuses the conversion instead: see below.)
+        whole = _strict(schema)
         schema = _replaced(schema, CALLER_SCHEMAS)
+        rest = _strict(schema)
+        for path in CALLER_SCHEMAS:
+            assert _at(whole, path)["additionalProperties"] is False
+            assert not _at(whole, path).get("properties")
+        assert _replaced(whole, CALLER_SCHEMAS) == _replaced(rest, CALLER_SCHEMAS)
+        for kind, arguments in CASES[name]:
+            if kind == "valid" and _carries_caller_schema(arguments):
+                assert _errors(whole, _as_a_strict_model_sends(arguments, whole, whole)), arguments
     strict = _strict(schema)
     # A strict-mode model sends every property, null where the schema allows it and a value otherwise;
     # the server must take such a call.

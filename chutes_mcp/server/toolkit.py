@@ -71,6 +71,14 @@ def tagged_union_as_any_of(schema: JsonDict) -> None:
     schema.pop("discriminator", None)
 
 
+def without_additional_properties(schema: JsonDict) -> None:
+    """No `additionalProperties`: google-genai's MCP support fails on a boolean one, and with it every
+    tool of the server (python-genai#2393). On an open object (`true`) it is the default anyway; unknown
+    keys in a closed one (`false`) are still refused by the model, and the hosts that want objects
+    closed in the schema (OpenAI's strict mode) close them themselves."""
+    schema.pop("additionalProperties", None)
+
+
 class ToolArguments(BaseModel):
     """The base of every tool's argument model: an unknown name is refused rather than silently ignored
     (a misspelt `max_token` would run on a default the caller never chose), and what the schema says

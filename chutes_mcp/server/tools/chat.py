@@ -23,6 +23,7 @@ from chutes_mcp.server.toolkit import (
     ToolSpec,
     enum_of_one,
     tagged_union_as_any_of,
+    without_additional_properties,
 )
 
 MAX_TOKENS_LIMIT = 262_144
@@ -39,7 +40,7 @@ MIN_COST_USD = 1e-9
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=without_additional_properties)
 
 
 class TextPart(_Strict):
@@ -114,6 +115,7 @@ class FunctionSpec(_Strict):
     parameters: dict[str, Any] = Field(
         default_factory=lambda: {"type": "object", "properties": {}},
         description="JSON Schema of the arguments.",
+        json_schema_extra=without_additional_properties,
     )
 
 
@@ -138,7 +140,11 @@ class JsonObjectFormat(_Strict):
 class JsonSchemaSpec(_Strict):
     name: str = Field("response", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: str | None = None
-    json_schema: dict[str, Any] = Field(alias="schema", description="The JSON Schema the answer must follow.")
+    json_schema: dict[str, Any] = Field(
+        alias="schema",
+        description="The JSON Schema the answer must follow.",
+        json_schema_extra=without_additional_properties,
+    )
     strict: bool | None = None
 
 
