@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WithJsonSchema
+from pydantic.config import JsonDict
 
 from chutes_mcp.chutes.errors import ChutesError
 from chutes_mcp.log import get_logger
@@ -49,6 +50,34 @@ INVOKES_MODEL = ToolAnnotations(
 )
 
 ToolContext = Context["Runtime"]
+
+# Hosts translate a tool's input schema into their model's function-calling dialect, and translators
+# know a subset of JSON Schema: google-genai's `Schema.from_json_schema` refuses `examples`, `const`,
+# `exclusiveMinimum` and `discriminator`, and drops `oneOf`. So the argument models keep to that
+# subset: examples go in the description, a lower bound is a `ge`, and where pydantic's own spelling of
+# a type is not portable, one of these rewrites (as a Field's `json_schema_extra`) says the same thing
+# in words every translator knows. tests/test_tool_schema_portability.py has the translators judge.
+
+
+def enum_of_one(schema: JsonDict) -> None:
+    """A one-value `Literal` as `{"enum": [value]}` rather than `{"const": value}`."""
+    schema["enum"] = [schema.pop("const")]
+
+
+def tagged_union_as_any_of(schema: JsonDict) -> None:
+    """A union tagged by a discriminator as plain `anyOf` rather than `oneOf` with OpenAPI's
+    `discriminator`: the members' tags differ, so a value matches at most one member either way. (The
+    model still validates it as a tagged union, with the tag named in its errors.)"""
+    schema["anyOf"] = schema.pop("oneOf")
+    schema.pop("discriminator", None)
+
+
+def without_additional_properties(schema: JsonDict) -> None:
+    """No `additionalProperties`: google-genai's MCP support fails on a boolean one, and with it every
+    tool of the server (python-genai#2393). On an open object (`true`) it is the default anyway; unknown
+    keys in a closed one (`false`) are still refused by the model, and the hosts that want objects
+    closed in the schema (OpenAI's strict mode) close them themselves."""
+    schema.pop("additionalProperties", None)
 
 
 class ToolArguments(BaseModel):
@@ -175,14 +204,19 @@ def _parameter(name: str, model: type[BaseModel]) -> inspect.Parameter:
     if kind == _OPTIONAL_TEXT:
         schema = TypeAdapter(Annotated[(kind, *field.metadata)]).json_schema()
         kind, shown = str, (WithJsonSchema(schema),)
-    # The field's constraints and validators travel in `metadata`; its description and examples in a
-    # fresh Field, so the default is given once, as the parameter default.
+    # The field's constraints and validators travel in `metadata`; its description, examples and schema
+    # rewrites in a fresh Field, so the default is given once, as the parameter default.
     annotation: Any = Annotated[
         (
             kind,
             *field.metadata,
             *shown,
-            Field(description=field.description, examples=field.examples, title=field.title),
+            Field(
+                description=field.description,
+                examples=field.examples,
+                title=field.title,
+                json_schema_extra=field.json_schema_extra,
+            ),
         )
     ]
     default = inspect.Parameter.empty if field.is_required() else field.get_default(call_default_factory=True)

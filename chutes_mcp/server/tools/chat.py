@@ -16,18 +16,36 @@ from chutes_mcp.chutes.chat.reasoning_switches import EFFORTS_ON, ReasoningEffor
 from chutes_mcp.chutes.chat.request import ChatRequest
 from chutes_mcp.chutes.types import QuotaHeaders, Usage
 from chutes_mcp.server.runtime import Runtime
-from chutes_mcp.server.toolkit import INVOKES_MODEL, Reply, ToolArguments, ToolContext, ToolSpec
+from chutes_mcp.server.toolkit import (
+    INVOKES_MODEL,
+    Reply,
+    ToolArguments,
+    ToolContext,
+    ToolSpec,
+    enum_of_one,
+    tagged_union_as_any_of,
+    without_additional_properties,
+)
 
 MAX_TOKENS_LIMIT = 262_144
 MAX_FALLBACKS = 5
+# Lower bounds are inclusive: an exclusive one (`gt`) is not portable JSON Schema (see toolkit), so
+# each is the smallest value that still means something.
+# Chutes takes any top_p in (0, 1]; below 1% the nucleus is practically always the one likeliest
+# token, which temperature 0 says plainly.
+MIN_TOP_P = 0.01
+# A deadline under 0.1 s expires before any model can answer.
+MIN_TIMEOUT_S = 0.1
+# A billionth of a dollar is less than any one token costs, so this cap already refuses every priced model.
+MIN_COST_USD = 1e-9
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=without_additional_properties)
 
 
 class TextPart(_Strict):
-    type: Literal["text"]
+    type: Literal["text"] = Field(json_schema_extra=enum_of_one)
     text: str
 
 
@@ -40,11 +58,13 @@ class ImageURL(_Strict):
 
 
 class ImagePart(_Strict):
-    type: Literal["image_url"]
+    type: Literal["image_url"] = Field(json_schema_extra=enum_of_one)
     image_url: ImageURL
 
 
-ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+ContentPart = Annotated[
+    TextPart | ImagePart, Field(discriminator="type", json_schema_extra=tagged_union_as_any_of)
+]
 
 
 class FunctionCall(_Strict):
@@ -54,7 +74,7 @@ class FunctionCall(_Strict):
 
 class AssistantToolCall(_Strict):
     id: str
-    type: Literal["function"] = "function"
+    type: Literal["function"] = Field("function", json_schema_extra=enum_of_one)
     function: FunctionCall
 
 
@@ -96,11 +116,12 @@ class FunctionSpec(_Strict):
     parameters: dict[str, Any] = Field(
         default_factory=lambda: {"type": "object", "properties": {}},
         description="JSON Schema of the arguments.",
+        json_schema_extra=without_additional_properties,
     )
 
 
 class ToolDefinition(_Strict):
-    type: Literal["function"] = "function"
+    type: Literal["function"] = Field("function", json_schema_extra=enum_of_one)
     function: FunctionSpec
 
 
@@ -109,27 +130,34 @@ class ToolName(_Strict):
 
 
 class NamedToolChoice(_Strict):
-    type: Literal["function"] = "function"
+    type: Literal["function"] = Field("function", json_schema_extra=enum_of_one)
     function: ToolName
 
 
 class JsonObjectFormat(_Strict):
-    type: Literal["json_object"]
+    type: Literal["json_object"] = Field(json_schema_extra=enum_of_one)
 
 
 class JsonSchemaSpec(_Strict):
     name: str = Field("response", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: str | None = None
-    json_schema: dict[str, Any] = Field(alias="schema", description="The JSON Schema the answer must follow.")
+    json_schema: dict[str, Any] = Field(
+        alias="schema",
+        description="The JSON Schema the answer must follow.",
+        json_schema_extra=without_additional_properties,
+    )
     strict: bool | None = None
 
 
 class JsonSchemaFormat(_Strict):
-    type: Literal["json_schema"]
+    type: Literal["json_schema"] = Field(json_schema_extra=enum_of_one)
     json_schema: JsonSchemaSpec
 
 
-ResponseFormat = Annotated[JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")]
+ResponseFormat = Annotated[
+    JsonObjectFormat | JsonSchemaFormat,
+    Field(discriminator="type", json_schema_extra=tagged_union_as_any_of),
+]
 
 
 class ChatArgs(ToolArguments):
@@ -137,45 +165,37 @@ class ChatArgs(ToolArguments):
         None,
         min_length=1,
         description="The user message. Give this or `messages`, not both.",
-        examples=["hi"],
     )
     messages: list[Message] | None = Field(
         None,
         min_length=1,
         description="A whole conversation in OpenAI format (roles system, user, assistant, tool; "
-        "content parts text and image_url). Give this or `prompt`, not both.",
-        examples=[
-            [
-                {
-                    "role": "user",
-                    "content": [
-                        {"type": "text", "text": "What is in this picture?"},
-                        {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
-                    ],
-                }
-            ]
-        ],
+        'content parts text and image_url, e.g. {"type": "image_url", "image_url": {"url": "https://..."}}). '
+        "Give this or `prompt`, not both.",
     )
     system: str | None = Field(None, min_length=1, description="A system prompt, sent first.")
     model: str | None = Field(
         None,
         max_length=1000,
-        description="A model id, an alias (chutes-default, chutes-fast, chutes-pro, chutes-vision) or a "
-        "Chutes routing string `a,b,c` (tried in order) / `a,b:latency`. Default: the server's "
-        "CHUTES_DEFAULT_MODEL.",
-        examples=["zai-org/GLM-4.7-TEE", "chutes-fast", "deepseek-ai/DeepSeek-V3.2-TEE,zai-org/GLM-4.7-TEE"],
+        description="A model id (e.g. `zai-org/GLM-4.7-TEE`), an alias (chutes-default, chutes-fast, "
+        "chutes-pro, chutes-vision) or a Chutes routing string `a,b,c` (tried in order) / `a,b:latency`. "
+        "Default: the server's CHUTES_DEFAULT_MODEL.",
     )
     fallbacks: (
-        Annotated[list[str], Field(min_length=1, max_length=MAX_FALLBACKS)] | Literal["auto"] | None
+        Annotated[list[str], Field(min_length=1, max_length=MAX_FALLBACKS)]
+        | Annotated[Literal["auto"], Field(json_schema_extra=enum_of_one)]
+        | None
     ) = Field(
         None,
         description="Models to try, in order, when the model is missing, cold, saturated or failing "
-        "before its first token; or `auto` for the next pick_model picks that meet the same needs "
-        "(TEE, images, tools, JSON schema). Default: the server's CHUTES_FALLBACKS list for the model.",
-        examples=["auto", ["chutes-fast", "deepseek-ai/DeepSeek-V3.2-TEE"]],
+        'before its first token (e.g. ["chutes-fast", "deepseek-ai/DeepSeek-V3.2-TEE"]); or "auto" for '
+        "the next pick_model picks that meet the same needs (TEE, images, tools, JSON schema). Default: "
+        "the server's CHUTES_FALLBACKS list for the model.",
     )
     temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature, 0-2.")
-    top_p: float | None = Field(None, gt=0, le=1, description="Nucleus sampling mass, (0, 1].")
+    top_p: float | None = Field(
+        None, ge=MIN_TOP_P, le=1, description=f"Nucleus sampling mass, {MIN_TOP_P}-1."
+    )
     max_tokens: int | None = Field(
         None,
         ge=1,
@@ -225,17 +245,17 @@ class ChatArgs(ToolArguments):
     )
     timeout_s: float | None = Field(
         None,
-        gt=0,
+        ge=MIN_TIMEOUT_S,
         le=3600,
         description="Deadline for the whole call, failover included. Default: CHUTES_TIMEOUT_S.",
     )
     max_cost_usd: float | None = Field(
         None,
-        gt=0,
+        ge=MIN_COST_USD,
         description="Refuse before calling when the worst case (prompt estimate + max_tokens, else the "
-        "model's output limit, at catalog prices) could cost more; a model without published prices is "
-        "refused too. The server cap CHUTES_MAX_COST_PER_CALL_USD applies as well (the lower one wins).",
-        examples=[0.01],
+        "model's output limit, at catalog prices) could cost more, e.g. 0.01; a model without published "
+        "prices is refused too. The server cap CHUTES_MAX_COST_PER_CALL_USD applies as well (the lower "
+        "one wins).",
     )
 
     @model_validator(mode="after")

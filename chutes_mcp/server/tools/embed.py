@@ -91,15 +91,13 @@ class EmbedArgs(ToolArguments):
     input: Text | Annotated[list[Text], Field(min_length=1, max_length=MAX_INPUTS)] = Field(
         description=f"A text, or a list of up to {MAX_INPUTS} texts (sent {BATCH_SIZE} per request). "
         "One result carries at most 8 MiB: at 4096 dimensions that is 383 vectors in base64.",
-        examples=["The quick brown fox", ["first text", "second text"]],
     )
     model: str | None = Field(
         None,
         max_length=300,
-        description="Embedding model (any case; org and `-TEE` optional for known models). Any other "
-        "embedding chute's name is sent to Chutes as given. Default: the server's "
-        "CHUTES_DEFAULT_EMBEDDING_MODEL.",
-        examples=["Qwen/Qwen3-Embedding-8B", "BAAI/bge-m3"],
+        description="Embedding model, e.g. `Qwen/Qwen3-Embedding-8B` or `BAAI/bge-m3` (any case; org and "
+        "`-TEE` optional for known models). Any other embedding chute's name is sent to Chutes as given. "
+        "Default: the server's CHUTES_DEFAULT_EMBEDDING_MODEL.",
     )
     dimensions: int | None = Field(
         None, ge=1, description="Shorter vectors (Matryoshka models), at most the model's own length."

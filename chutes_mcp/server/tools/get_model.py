@@ -14,8 +14,8 @@ class GetModelArgs(ToolArguments):
     model: str = Field(
         min_length=1,
         max_length=300,
-        description="A model id, alias, name without the org, with or without `-TEE`, or `chutes/<id>`.",
-        examples=["zai-org/GLM-4.7-TEE", "chutes-default", "glm-4.7"],
+        description="A model id, alias, name without the org, with or without `-TEE`, or `chutes/<id>`; "
+        "e.g. `zai-org/GLM-4.7-TEE`, `chutes-default`, `glm-4.7`.",
     )
     tee_only: bool = Field(False, description="Resolve to a TEE model only (the TEE twin when there is one).")
 

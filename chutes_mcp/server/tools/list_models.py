@@ -27,8 +27,8 @@ class ListModelsArgs(ToolArguments, ModelFilter):
     query: str | None = Field(
         None,
         max_length=200,
-        description="Words that must all appear in the model id; any case, punctuation ignored.",
-        examples=["glm", "qwen 235b"],
+        description="Words that must all appear in the model id, e.g. `qwen 235b`; any case, punctuation "
+        "ignored.",
     )
     sort: SortKey = Field(
         "popularity",
@@ -38,7 +38,6 @@ class ListModelsArgs(ToolArguments, ModelFilter):
     fields: list[Column] = Field(
         default_factory=lambda: list(DEFAULT_COLUMNS),
         description="Columns of each row (`id` is always there). Prices are USD per 1M tokens.",
-        examples=[["id", "tee", "input_price", "output_price"]],
     )
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Rows per page.")
     cursor: str | None = Field(

@@ -17,7 +17,7 @@ _TASKS = "; ".join(f"{name}: {spec.summary}" for name, spec in PRESETS.items())
 class PickModelArgs(ToolArguments, ModelFilter):
     """A task preset plus the hard constraints of list_models."""
 
-    task: Preset = Field("general", description=f"The task preset. {_TASKS}.", examples=["coding"])
+    task: Preset = Field("general", description=f"The task preset. {_TASKS}.")
     k: int = Field(3, ge=1, le=10, description="How many models to recommend.")
     selector: Selector = Field(
         "failover",
