@@ -6,63 +6,36 @@ simulator: no key, no network, no other process), once per call.
 
 The Inspector is pinned in package.json / package-lock.json and installed with `npm ci` (on Linux x64
 that also brings the Node 22 it declares it needs, as `node_modules/.bin/node`, which npx puts first on
-PATH). Without it these tests skip; CI sets CHUTES_MCP_REQUIRE_INSPECTOR=1, which makes a missing
-Inspector a failure instead.
+PATH). Without it these tests skip; CI sets CHUTES_MCP_REQUIRE_NODE_TOOLS=1, which makes a missing
+Inspector a failure instead (see node_support).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from node_support import ROOT, install_problem, unavailable
 
-ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "@modelcontextprotocol/inspector"
-REQUIRED = os.environ.get("CHUTES_MCP_REQUIRE_INSPECTOR") == "1"
 SERVER = (sys.executable, "-m", "chutes_mcp", "serve", "--sim")
 # Exit codes of the Inspector CLI.
 OK, TOOL_IS_ERROR = 0, 5
-
-
-def _pinned_version() -> str:
-    manifest = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))
-    version: str = manifest["devDependencies"][PACKAGE]
-    return version
-
-
-def _installed_version() -> str | None:
-    manifest = ROOT / "node_modules" / PACKAGE / "package.json"
-    if not manifest.exists():
-        return None
-    version: str = json.loads(manifest.read_text(encoding="utf-8"))["version"]
-    return version
 
 
 @pytest.fixture(scope="module")
 def inspector() -> list[str]:
     """The command that runs the pinned Inspector CLI, or a skip (a failure in CI) saying what is missing."""
     npx = shutil.which("npx")
-    installed = _installed_version()
-    problem = None
     if npx is None:
-        problem = "npx is not on PATH: install Node.js (20 or newer) with npm, then run `npm ci`"
-    elif installed is None:
-        problem = f"{PACKAGE} is not installed: run `npm ci` in {ROOT}"
-    elif installed != _pinned_version():
-        problem = (
-            f"{PACKAGE} {installed} is installed but package.json pins {_pinned_version()}: run `npm ci`"
-        )
+        unavailable("npx is not on PATH: install Node.js (20 or newer) with npm, then run `npm ci`")
+    problem = install_problem(PACKAGE)
     if problem is not None:
-        if REQUIRED:
-            pytest.fail(f"CHUTES_MCP_REQUIRE_INSPECTOR=1, but {problem}")
-        pytest.skip(problem)
-    assert npx is not None
+        unavailable(problem)
     # --no-install: the pinned local copy or nothing, never whatever the registry has today.
     return [npx, "--no-install", PACKAGE, "--cli"]
 
