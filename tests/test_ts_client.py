@@ -53,7 +53,13 @@ SCENARIOS = (
     "big_embed",
 )
 TOOLS = ["chat", "embed", "list_models", "get_model", "pick_model", "account"]
-STATIC_RESOURCES = ["chutes://models", "chutes://models/tee", "chutes://aliases", "chutes://status"]
+STATIC_RESOURCES = [
+    "chutes://models",
+    "chutes://models/tee",
+    "chutes://embedding-models",
+    "chutes://aliases",
+    "chutes://status",
+]
 TEMPLATE = "chutes://models/{+model_id}"
 PLAIN = "unsloth/Mistral-Nemo-Instruct-2407"
 INVALID_PARAMS = -32602
@@ -105,13 +111,6 @@ PENDING: dict[str, Pending] = {
         "cancel over HTTP in the 2025 era: notifications/cancelled comes in a POST of its own, which "
         "does not stop the call it names yet, so the upstream stream runs to its end (being fixed)",
         lambda client: client.transport == "http" and client.era == "legacy",
-    ),
-    "big_embed": Pending(
-        "waiting for the 10 MiB rule (being implemented): today 1024 vectors of 4096 floats go out as "
-        "one ~80 MB message, which the TypeScript stdio transport drops the connection on, and which "
-        "takes the server ~40 s per client to build (HTTP clients get it, that slowly)",
-        lambda client: True,
-        run=False,
     ),
 }
 
