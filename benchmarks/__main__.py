@@ -4,6 +4,7 @@ write the JSON results."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -84,11 +85,18 @@ def main() -> None:
         help=f"run only these sections ({', '.join(SECTIONS)})",
     )
     args = parser.parse_args()
+    load_at_start = tuple(round(value, 2) for value in os.getloadavg())
     started = time.monotonic()
     sections = anyio.run(_run, QUICK if args.quick else FULL, args.only)
     elapsed = time.monotonic() - started
     print(table(sections))
-    path = write_json(sections, quick=args.quick, partial=args.only != frozenset(SECTIONS), elapsed_s=elapsed)
+    path = write_json(
+        sections,
+        quick=args.quick,
+        partial=args.only != frozenset(SECTIONS),
+        elapsed_s=elapsed,
+        load_at_start=load_at_start,
+    )
     print(f"\n{'quick' if args.quick else 'full'} run in {elapsed:.0f} s; results in {path}")
 
 

@@ -7,8 +7,9 @@ notification arrives. Relay = first progress − first token at the tap, per cal
 in the prompt. The same figure for the direct client (first text out of `chat_stream` − first token at
 the tap) is the floor: the tap's hop plus one client's read and decoding of the chunk.
 
-The simulator's first token comes 100 ms after the request (no later work of the server's can overlap
-it), and answers are 3 tokens at 50 tokens/s to keep each call short. Kinds take turns in a rotating
+The simulator's first token leaves 120 ms after the request arrives (`ttft_ms` 100, then one 20 ms
+token tick), long after the server has finished sending the request, so none of that work overlaps
+it; answers are 3 tokens at 50 tokens/s to keep each call short. Kinds take turns in a rotating
 order. As a cross-check that needs no tap, the JSON also has the fallback figure: time to first
 progress through MCP minus the direct client's time to first token (it also holds the request's way
 in, client to server to simulator, which (a) covers).

@@ -75,8 +75,11 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_json(sections: list[Section], *, quick: bool, partial: bool, elapsed_s: float) -> Path:
-    """`results/<UTC time>.json`; quick and partial runs carry a suffix that git ignores."""
+def write_json(
+    sections: list[Section], *, quick: bool, partial: bool, elapsed_s: float, load_at_start: tuple[float, ...]
+) -> Path:
+    """`results/<UTC time>.json`; quick and partial runs carry a suffix that git ignores. The load
+    averages say how much other work shared the machine."""
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC)
     suffix = ("-quick" if quick else "") + ("-partial" if partial else "")
@@ -87,6 +90,7 @@ def write_json(sections: list[Section], *, quick: bool, partial: bool, elapsed_s
         "partial": partial,
         "elapsed_s": round(elapsed_s, 1),
         "machine": machine(),
+        "load_average_1_5_15": {"at_start": load_at_start, "at_end": [round(v, 2) for v in os.getloadavg()]},
         "sections": {s.name: {"rows": [asdict(r) for r in s.rows], "data": s.data} for s in sections},
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
