@@ -26,15 +26,15 @@ class Plan:
 
     end_to_end_rounds: int
     first_progress_rounds: int
-    cpu_blocks: int
+    cpu_rounds: int
     cpu_block_calls: int
     cold_starts: int
     memory_warmup: int
     memory_calls: int
 
 
-FULL = Plan(20, 100, 5, 600, 20, 1_000, memory.FULL_CALLS)
-QUICK = Plan(3, 20, 3, 150, 5, 300, 1_500)
+FULL = Plan(20, 100, 20, 150, 20, 1_000, memory.FULL_CALLS)
+QUICK = Plan(3, 20, 6, 60, 5, 300, 1_500)
 
 
 async def _run(plan: Plan, only: frozenset[str]) -> list[Section]:
@@ -51,7 +51,7 @@ async def _run(plan: Plan, only: frozenset[str]) -> list[Section]:
                 if "end_to_end" in only:
                     done(await end_to_end.run(running, sim.url, plan.end_to_end_rounds))
                 if "cpu" in only:
-                    done(await cpu.run(running, sim.url, plan.cpu_blocks, plan.cpu_block_calls))
+                    done(await cpu.run(running, sim.url, plan.cpu_rounds, plan.cpu_block_calls))
                 if "memory" in only:
                     done(await memory.run(running, sim.url, plan.memory_warmup, plan.memory_calls))
         if "first_progress" in only:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import subprocess
@@ -24,7 +25,7 @@ SERVE = [sys.executable, "-m", "chutes_mcp", "serve"]
 _LOG_READ_BYTES = 1 << 20
 _SIM_READY = re.compile(r"chutes-mcp sim: serving (http://\S+)")
 _SERVER_READY = re.compile(r"chutes-mcp serve: listening on (http://\S+)")
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 @dataclass(frozen=True)
@@ -134,11 +135,14 @@ def stdio_server_pids() -> set[int]:
 
 
 def cpu_s(pid: int) -> float:
-    """User + system CPU time of a whole process (all its threads), in seconds; the kernel counts it
-    in clock ticks (10 ms), so a reading needs a second or more of CPU to be good to 1%."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # After the command name: state is field 3, utime 14 and stime 15 (1-based, proc(5)).
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    """User + system CPU time of a whole process (every thread, finished ones too), in seconds, to the
+    nanosecond: the kernel's CPU-time clock of that process (clock_getcpuclockid(3)). /proc/<pid>/stat
+    says the same in 10 ms ticks."""
+    clock = ctypes.c_int()
+    error = _LIBC.clock_getcpuclockid(pid, ctypes.byref(clock))
+    if error:
+        raise OSError(error, f"clock_getcpuclockid({pid}): {os.strerror(error)}")
+    return time.clock_gettime(clock.value)
 
 
 def rss_mb(pid: int) -> float:
