@@ -1,7 +1,10 @@
-"""Benchmarks of chutes-mcp against the Chutes simulator: `python -m benchmarks [--quick]`.
+"""What users of chutes-mcp feel, measured against the Chutes simulator: `python -m benchmarks [--quick]`.
 
-Every comparison runs side by side in one run: the MCP server (spawned, as hosts spawn it) against the
-same request sent straight to the simulator, and against the SDK's own floor (`floor_server`, a bare
-`MCPServer` with one no-op tool served the same way). Results are printed as a table and written as JSON
-to `benchmarks/results/`. Timed assertions never go in the tests; they live here.
+Five sections, each against its baseline in the same run: (a) a realistic `chat` end to end through MCP
+over stdio and HTTP against the same request made with `ChutesClient` directly; (b) the first upstream
+token to the client's first progress notification; (c) the server's CPU per short call against the
+direct client's; (d) cold start to `tools/list` against `mcp-server-time`; (e) the server's RSS growth
+over many calls. Every process is spawned as users spawn it and driven through public surfaces only.
+Results: a Markdown table on stdout, JSON in `benchmarks/results/`. Timed assertions never go in the
+tests; they live here. PROFILE.md says how each is measured and how to profile.
 """

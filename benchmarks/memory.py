@@ -1,38 +1,58 @@
-"""6. Memory: RSS (VmRSS) of a fresh `chutes-mcp serve --transport http` process after start, after a
-warm-up of 100 `chat` calls (catalog fetched, lazy imports done), and after N more calls (8 clients)."""
+"""(e) Memory: RSS growth of the server process over many calls on one MCP connection, per transport.
+
+The calls cycle through `list_models`, `get_model` and a short `chat` (16 tokens, no pacing), one after
+another. After a warm-up (caches filled, lazy imports done, allocator pools grown), the server's VmRSS
+is read every `SAMPLE_EVERY` calls; growth is the least-squares slope of those readings, in MB per
+1,000 calls, so one noisy reading does not decide it. The first and last readings are in the JSON.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Any
 
-import anyio
-
-from benchmarks import processes
+from benchmarks.measure import slope
+from benchmarks.processes import rss_mb
 from benchmarks.report import Section
-from benchmarks.rig import CHAT_ARGS
-from benchmarks.throughput import load_calls
+from benchmarks.rig import MODEL, TRANSPORTS, Rig, chat_args, check, pace
 
-WARMUP_CALLS = 100
-CLIENTS = 8
-GROWTH_TARGET_MB = 5.0
+SAMPLE_EVERY = 250
+TARGET_MB_PER_1000 = 1.0
+FULL_CALLS = 10_000
+CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("list_models", {}),
+    ("get_model", {"model": MODEL}),
+    ("chat", chat_args("hi", 16)),
+]
 
 
-async def run(env: Mapping[str, str], calls: int) -> Section:
-    section = Section("6 memory")
-    with processes.ours_http(env) as server:
-        await anyio.sleep(0.5)
-        started = processes.rss_mb(server.pid)
-        await load_calls(server.url, "chat", CHAT_ARGS, CLIENTS, WARMUP_CALLS)
-        warm = processes.rss_mb(server.pid)
-        await load_calls(server.url, "chat", CHAT_ARGS, CLIENTS, calls)
-        after = processes.rss_mb(server.pid)
-    growth = after - warm
-    section.data = {"calls": calls, "rss_mb": {"start": started, "warm": warm, "after": after}}
-    section.row("RSS after start / after 100 calls", f"{started:.1f} / {warm:.1f} MB")
-    section.row(
-        f"RSS after {calls:,} more calls (growth)",
-        f"{after:.1f} MB (+{growth:.1f} MB)",
-        f"<= +{GROWTH_TARGET_MB:g} MB" + ("" if calls >= 10_000 else f" (quick: {calls:,} calls)"),
-        growth <= GROWTH_TARGET_MB,
-    )
+async def run(rig: Rig, sim_url: str, warmup: int, calls: int) -> Section:
+    section = Section("e memory")
+    await pace(sim_url, ttft_ms=0, tokens_per_s=0, answer_tokens=0)
+    section.data = {"warmup_calls": warmup, "calls": calls, "tools": [name for name, _ in CALLS]}
+    for transport in TRANSPORTS:
+        client, pid = rig.mcp[transport], rig.pids[transport]
+        for number in range(warmup):
+            name, arguments = CALLS[number % len(CALLS)]
+            check(await client.call_tool(name, arguments))
+        done, readings = [0], [rss_mb(pid)]
+        for number in range(1, calls + 1):
+            name, arguments = CALLS[number % len(CALLS)]
+            check(await client.call_tool(name, arguments))
+            if number % SAMPLE_EVERY == 0:
+                done.append(number)
+                readings.append(rss_mb(pid))
+        per_1000 = slope(done, readings) * 1000
+        section.data[transport] = {
+            "rss_mb_after_warmup": round(readings[0], 2),
+            "rss_mb_at_end": round(readings[-1], 2),
+            "growth_mb_per_1000_calls": round(per_1000, 4),
+            "readings_mb": [round(value, 2) for value in readings],
+        }
+        section.row(
+            f"(e) RSS growth of the server over {transport}, {calls:,} calls after {warmup:,}"
+            + ("" if calls >= FULL_CALLS else f" (quick: not {FULL_CALLS:,})"),
+            f"{per_1000:+.2f} MB / 1,000 calls ({readings[-1]:.0f} MB at end)",
+            f"≤ {TARGET_MB_PER_1000:g} MB / 1,000",
+            per_1000 <= TARGET_MB_PER_1000,
+        )
     return section
