@@ -27,6 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chutes_mcp.config import is_loopback_host
 from chutes_mcp.server.access_log import REQUEST_ID_HEADER, TOOL_CALL_SCOPE_KEY, access_log
+from chutes_mcp.server.call_routing import CallRouting
+from chutes_mcp.server.running_calls import InProcessCalls
 
 KeySource = Literal["server", "request"]
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # chat with a few images; the SDK's default is 4 MiB
@@ -128,7 +130,7 @@ class AccessLog:
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status = int(message["status"])
                 message["headers"] = [
                     *message.get("headers", []),
                     (REQUEST_ID_HEADER.encode(), request_id.encode()),
@@ -172,15 +174,17 @@ async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
         access_log.warning(
             "http.no_auth", host=options.host, detail="anyone who can reach this port can use it"
         )
-    app = AccessLog(
-        server.streamable_http_app(
-            streamable_http_path=options.path,
-            stateless_http=True,
-            transport_security=transport_security(options),
-            max_request_body_size=options.max_body_bytes,
-            host=options.host,
-        )
+    sdk_app = server.streamable_http_app(
+        streamable_http_path=options.path,
+        stateless_http=True,
+        transport_security=transport_security(options),
+        max_request_body_size=options.max_body_bytes,
+        host=options.host,
     )
+    routed = CallRouting(
+        sdk_app, path=options.path, calls=InProcessCalls(), max_body_bytes=options.max_body_bytes
+    )
+    app = AccessLog(routed)
     config = uvicorn.Config(
         app,
         host=options.host,
