@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import random
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from itertools import cycle
 from pathlib import Path
@@ -17,6 +19,8 @@ import pytest
 from http_support import HttpServer, http_server
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_REQUEST
 from mcp_support import ERAS, error_of, server_env
 from sim_process import SimProcess
 
@@ -116,6 +120,21 @@ def test_a_non_loopback_bind_without_tokens_does_not_start(sim: SimProcess, tmp_
     )
     assert result.returncode == 2
     assert "--auth-token" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_body_limit_below_one_byte_does_not_start(sim: SimProcess, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "chutes_mcp", "serve", "--transport", "http", "--port", "0"]
+    result = subprocess.run(
+        [*command, "--max-body-bytes", "0"],
+        env=server_env(sim, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--max-body-bytes must be a positive number, got 0" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -272,3 +291,80 @@ async def test_access_logs_are_json_with_ids_tool_model_cost_and_no_secret(
     assert TOKEN not in text
     assert key not in text
     assert key.split(".")[-1] not in text
+
+
+# -- request bodies ------------------------------------------------------------------------------------
+
+
+def image_message(size: int) -> dict[str, Any]:
+    """A user message with a PNG of `size` bytes inline, as hosts send images: base64 in a data: URL."""
+    png = b"\x89PNG\r\n\x1a\n" + random.Random(size).randbytes(size - 8)
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    return {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "What is in this picture?"},
+            {"type": "image_url", "image_url": {"url": url}},
+        ],
+    }
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ERAS)
+async def test_a_5_mb_image_fits_by_default(
+    sim: SimProcess, tmp_path: Path, mode: Literal["auto", "legacy"]
+) -> None:
+    with http_server(sim, tmp_path) as server:
+        async with http_client(server.url, mode) as client:
+            result = await client.call_tool(
+                "chat", {"messages": [image_message(5_000_000)], "model": "chutes-vision"}
+            )
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    assert result.structured_content["model_used"] == "chutesai/Mistral-Small-3.2-24B-Instruct-2506"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ERAS)
+async def test_a_body_over_the_limit_is_an_error_the_host_can_show(
+    sim: SimProcess, tmp_path: Path, mode: Literal["auto", "legacy"]
+) -> None:
+    with http_server(sim, tmp_path, "--max-body-bytes", str(1024 * 1024)) as server:
+        async with http_client(server.url, mode) as client:
+            with pytest.raises(MCPError) as refused:
+                await client.call_tool(
+                    "chat", {"messages": [image_message(1_500_000)], "model": "chutes-vision"}
+                )
+    message = refused.value.error.message
+    assert message.startswith("Request body too large: this server accepts at most 1.0 MiB (1,048,576 bytes)")
+    assert "https:// URL" in message
+    assert "--max-body-bytes" in message
+    assert "chat" not in sim.stats()["requests"]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_an_oversized_body_gets_a_json_rpc_error(sim: SimProcess, tmp_path: Path, chunked: bool) -> None:
+    call = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": "chat", "arguments": {"messages": [image_message(100_000)]}},
+    }
+    body = json.dumps(call).encode()
+    content: bytes | Iterator[bytes] = (
+        iter([body[i : i + 16384] for i in range(0, len(body), 16384)]) if chunked else body
+    )
+    with http_server(sim, tmp_path, "--max-body-bytes", "65536") as server:
+        response = httpx2.post(
+            server.url,
+            content=content,
+            headers={**MCP_HEADERS, "mcp-protocol-version": "2025-11-25"},
+            timeout=30,
+        )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/json"
+    assert ("content-length" in response.request.headers) is not chunked
+    error = response.json()
+    assert (error["jsonrpc"], error["id"], error["error"]["code"]) == ("2.0", 7, INVALID_REQUEST)
+    assert "at most 0.1 MiB (65,536 bytes)" in error["error"]["message"]
+    assert error["error"]["data"] == {"max_body_bytes": 65536}

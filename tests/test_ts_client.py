@@ -107,11 +107,6 @@ class Pending:
 
 
 PENDING: dict[str, Pending] = {
-    "cancel": Pending(
-        "cancel over HTTP in the 2025 era: notifications/cancelled comes in a POST of its own, which "
-        "does not stop the call it names yet, so the upstream stream runs to its end (being fixed)",
-        lambda client: client.transport == "http" and client.era == "legacy",
-    ),
 }
 
 

@@ -76,7 +76,9 @@ def add_parsers(sub: Subcommands) -> None:
         default="server",
         help="whose Chutes key: the server's, or each request's X-Chutes-Api-Key (default server)",
     )
-    http.add_argument("--max-body-bytes", type=int, help="largest request body (default 1 MiB)")
+    http.add_argument(
+        "--max-body-bytes", type=int, help="largest request body, images included (default 16 MiB)"
+    )
     _add_common(serve)
     call = sub.add_parser(
         "call",

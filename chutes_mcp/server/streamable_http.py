@@ -27,9 +27,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chutes_mcp.config import is_loopback_host
 from chutes_mcp.server.access_log import REQUEST_ID_HEADER, TOOL_CALL_SCOPE_KEY, access_log
+from chutes_mcp.server.call_routing import CallRouting
+from chutes_mcp.server.running_calls import InProcessCalls
 
 KeySource = Literal["server", "request"]
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # chat with a few images; the SDK's default is 4 MiB
+# A chat with images sent inline: a 5 MB photo is 6.7 MB as a data: URL, and a call may carry two such
+# (Chutes itself inlines up to 8 image URLs per request, and states no limit of its own); the SDK's
+# default of 4 MiB refuses even one. Every byte of a body is held in memory while it is served.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 _LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 _LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
 
@@ -61,6 +66,8 @@ class HttpOptions:
                 f"binding {self.host} exposes the server beyond this machine: set bearer tokens with "
                 "--auth-token or CHUTES_MCP_AUTH_TOKENS (comma list), or pass --no-auth to accept that"
             )
+        if self.max_body_bytes <= 0:
+            raise HttpConfigError(f"--max-body-bytes must be a positive number, got {self.max_body_bytes}")
         if any(len(token) < 16 for token in self.auth_tokens):
             raise HttpConfigError("server auth tokens must be at least 16 characters long")
 
@@ -128,7 +135,7 @@ class AccessLog:
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status = int(message["status"])
                 message["headers"] = [
                     *message.get("headers", []),
                     (REQUEST_ID_HEADER.encode(), request_id.encode()),
@@ -172,15 +179,17 @@ async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
         access_log.warning(
             "http.no_auth", host=options.host, detail="anyone who can reach this port can use it"
         )
-    app = AccessLog(
-        server.streamable_http_app(
-            streamable_http_path=options.path,
-            stateless_http=True,
-            transport_security=transport_security(options),
-            max_request_body_size=options.max_body_bytes,
-            host=options.host,
-        )
+    sdk_app = server.streamable_http_app(
+        streamable_http_path=options.path,
+        stateless_http=True,
+        transport_security=transport_security(options),
+        max_request_body_size=options.max_body_bytes,
+        host=options.host,
     )
+    routed = CallRouting(
+        sdk_app, path=options.path, calls=InProcessCalls(), max_body_bytes=options.max_body_bytes
+    )
+    app = AccessLog(routed)
     config = uvicorn.Config(
         app,
         host=options.host,

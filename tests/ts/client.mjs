@@ -117,6 +117,9 @@ async function connect() {
     transportErrors.push(String(error?.message ?? error));
     previous?.(error);
   };
+  // The client reports protocol trouble here, such as an answer to a request it cancelled ("unknown
+  // message ID"); the SDK's default only logs it.
+  client.onerror = (error) => transportErrors.push(String(error?.message ?? error));
   const version = config.sdk === "v1" ? seen.version : client.getNegotiatedProtocolVersion();
   return { client, transport, version, stderr, transportErrors };
 }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import anyio
+import anyio.lowlevel
 import pytest
 
 from chutes_mcp.chutes.errors import ModelUnavailableError
@@ -62,3 +64,44 @@ def test_breaker_opens_after_threshold_and_half_opens_after_cooldown() -> None:
     breaker.record_success()
     snapshot = registry.snapshots()[0]
     assert (snapshot.model, snapshot.state, snapshot.consecutive_failures) == ("m", BreakerState.CLOSED, 0)
+
+
+async def _waiting(limiter: RateLimiter, count: int) -> None:
+    while limiter.state().waiting < count:
+        await anyio.lowlevel.checkpoint()
+
+
+@pytest.mark.anyio
+async def test_a_waiter_cancelled_before_its_turn_gives_its_slot_back() -> None:
+    clock = Clock()
+    limiter = RateLimiter(60, 1, clock=clock)  # one request a second, no burst beyond the first
+    limiter.reserve()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(limiter.acquire)  # its slot is 1 s away
+            await _waiting(limiter, 1)
+            group.cancel_scope.cancel()
+    state = limiter.state()
+    assert (state.waiting, state.returned) == (0, 1)
+    assert limiter.reserve() == pytest.approx(1.0)  # the slot it gave back, not the one after
+
+
+@pytest.mark.anyio
+async def test_a_slot_with_a_later_reservation_behind_it_is_not_given_back() -> None:
+    clock = Clock()
+    limiter = RateLimiter(60, 1, clock=clock)
+    limiter.reserve()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as later:
+            with anyio.CancelScope() as first:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(limiter.acquire)  # 1 s away
+                    await _waiting(limiter, 1)
+                    later.start_soon(limiter.acquire)  # 2 s away
+                    await _waiting(limiter, 2)
+                    first.cancel()
+            assert limiter.state().returned == 0
+            later.cancel_scope.cancel()
+    # The later waiter was the last in line, so its slot went back; the first one's could not.
+    assert limiter.state().returned == 1
+    assert limiter.reserve() == pytest.approx(2.0)

@@ -22,13 +22,16 @@ class LimiterState:
     acquired: int
     delayed: int
     total_wait_s: float
+    waiting: int  # requests waiting for their slot now
+    returned: int  # slots given back by requests cancelled before their turn
 
 
 class RateLimiter:
     """A token bucket written as GCRA: one timestamp instead of a refill loop.
 
     Each acquisition reserves the next free slot without holding a lock across the wait, so waiters
-    are served in arrival order and a cancelled waiter costs at most one slot.
+    are served in arrival order. A waiter cancelled before its turn gives its slot back when no later
+    reservation stands behind it, and otherwise costs that one slot.
     """
 
     def __init__(
@@ -45,6 +48,8 @@ class RateLimiter:
         self._acquired = 0
         self._delayed = 0
         self._total_wait = 0.0
+        self._waiting = 0
+        self._returned = 0
 
     def reserve(self) -> float:
         """Take the next slot and return how long to wait before using it."""
@@ -61,8 +66,29 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         wait = self.reserve()
-        if wait > 0:
+        if wait <= 0:
+            return
+        reserved_up_to = self._next_free
+        self._waiting += 1
+        try:
             await anyio.sleep(wait)
+        except anyio.get_cancelled_exc_class():
+            # The request was never sent. Moving up a reservation made after this one would put two
+            # requests closer together than the rate allows, so only the last one is given back.
+            if self._next_free == reserved_up_to:
+                self._next_free -= self._interval
+                self._returned += 1
+            raise
+        finally:
+            self._waiting -= 1
 
     def state(self) -> LimiterState:
-        return LimiterState(self._rate, self._burst, self._acquired, self._delayed, self._total_wait)
+        return LimiterState(
+            self._rate,
+            self._burst,
+            self._acquired,
+            self._delayed,
+            self._total_wait,
+            self._waiting,
+            self._returned,
+        )
