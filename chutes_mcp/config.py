@@ -101,6 +101,7 @@ _ACCEPTED_FORM: dict[str, str] = {
     "cache_ttl_s": "a number of seconds, 0 or more, e.g. 300",
     "cache_dir": "a directory path",
     "mcp_auth_tokens": "a comma list of bearer tokens of 16 or more characters",
+    "mcp_shutdown_grace_s": "a number of seconds, 0 or more, e.g. 20",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "log_format": "console or json",
     "aliases": "a table alias = model id",
@@ -178,6 +179,8 @@ class Settings(BaseSettings):
     cache_dir: Path | None = None
     # Bearer tokens that HTTP clients must present to this server (several at once, for rotation).
     mcp_auth_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # How long a stopping server still waits for the answers it owes; under Kubernetes' 30 s of grace.
+    mcp_shutdown_grace_s: float = Field(default=20.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["console", "json"] = "console"
 

@@ -163,7 +163,7 @@ async def _serve(args: argparse.Namespace) -> None:
     async with _settings(args) as settings:
         _configure_logging(args, settings)
         if args.transport == "stdio":
-            await serve_stdio(_built(settings))
+            await serve_stdio(_built(settings), shutdown_grace_s=settings.mcp_shutdown_grace_s)
             return
         from chutes_mcp.server.streamable_http import serve_http
 

@@ -1,32 +1,78 @@
-"""Serving MCP over stdio: the SDK's transport, fed by a relay that ends every line at once.
+"""Serving MCP over stdio: the SDK's transport, between a relay of stdin and a relay of stdout.
 
-The SDK's `stdio_server()` (mcp 2.3.0) reads stdin through a `TextIOWrapper` in universal-newlines
-mode. A message ended by a lone CR is held back until the next byte arrives, because the wrapper looks
-ahead for an LF to see whether the CR is half of a CRLF; a host that sends one CR-terminated request and
-waits for its answer waits forever. The same wrapper also takes a stdin the host left in non-blocking
-mode for closed as soon as no data is waiting. No upstream issue was found for either (python-sdk#2433
-is about CRLF written on Windows; its proposed fix, `newline=""`, keeps the look-ahead). The relay can
-go when the SDK splits stdin on LF alone, without looking ahead, and waits for data on any stdin.
+What the SDK's `stdio_server()` (mcp 2.3.0) lacks, each seen on real pipes by a test here:
+- It reads stdin through a `TextIOWrapper` in universal-newlines mode. A message ended by a lone CR is
+  held back until the next byte arrives, because the wrapper looks ahead for an LF to see whether the CR
+  is half of a CRLF: a host that sends one CR-terminated request and waits for its answer waits forever.
+  The same wrapper takes a stdin the host left non-blocking for closed as soon as no data is waiting.
+  No upstream issue was found for either (python-sdk#2433 is about CRLF written on Windows; its proposed
+  fix, `newline=""`, keeps the look-ahead).
+- At the end of stdin its dispatcher cancels every handler still running and answers it with -32000
+  "Connection closed", and a request whose answer is being handed to the stdout writer at that moment
+  sometimes gets no answer at all (python-sdk#2678, open; of the PRs for it, #2680 is open and waits
+  without a bound). A host that sends its last requests and closes stdin (a script, a host shutting
+  down) loses their real results, or waits for an answer that never comes.
+- Its writer blocks for good on a host that closed stdin but reads no more of stdout: the process never
+  exits. On a stdout the host left non-blocking, it fails as soon as the pipe is full, an answer cut
+  off mid-line. No upstream issue was found for either.
+- It stops the whole server, with a traceback, when the host closes its end of stdout (python-sdk PR
+  #3097, open).
 
-So while the SDK serves, fd 0 is the read end of a pipe of ours, and a thread copies the host's stdin
-into it with plain blocking reads, writing each line end (CRLF, CR or LF) as one LF. JSON text has no
-raw CR or LF inside a string, so only line ends change. Nothing here sets a flag on the host's pipes:
-their modes live on file descriptions the host shares, and outlast this process.
+So while the SDK serves, fd 0 is the read end of a pipe of ours and fd 1 one end of a socket pair of
+ours, each claimed by the SDK as it claims the host's (it serves the wire from a private duplicate and
+points fd 0 at the null device, fd 1 at stderr). Two daemon threads stand between them and the host:
+- The stdin relay copies the host's stdin into our pipe with plain blocking reads, writing each line end
+  (CRLF, CR or LF) as one LF; JSON text has no raw CR or LF inside a string, so only line ends change.
+  Before the SDK can read a line, the relay notes the id of each request in it (what the SDK's own
+  validation reads as a request: `method` and `id`) and drops it again when the host cancels it
+  (`notifications/cancelled`: the SDK answers no cancelled request). When the host's stdin ends, the
+  relay holds the end of input back from the SDK until every noted request is answered.
+- The stdout relay copies the SDK's output to the host's stdout and drops the id of each answer (`id`
+  and `result` or `error`, no `method`) once the host has it whole. Server-to-client requests carry an
+  id too, and the client's responses to them have no method: neither is a request the host is owed. The
+  SDK writes an answer's envelope keys before its result, so an answer of megabytes is known by its
+  first bytes; a line in any other order is parsed whole. The relay writes each chunk to the host before
+  it reads the next, so a host that reads slowly slows the SDK's writer down (back-pressure, not a
+  growing buffer), and it waits for room on a non-blocking stdout.
+Nothing here sets a flag on the host's pipes: their modes live on file descriptions the host shares, and
+outlast this process.
 
-The SDK's writer also stops the whole server, with a traceback, when the host closes its end of stdout
-(python-sdk PR #3097, open). Answers cannot reach such a host any more, so the server stops working
-for it and reads stdin until the host closes that too, which is when a stdio server exits. That part
-can go when the SDK's writer takes a closed stdout for the end of the session.
+A handler can run for minutes (a long `chat`) and a host that closed stdin wants the process gone, so
+the wait for answers lasts the shutdown grace period at most (`CHUTES_MCP_SHUTDOWN_GRACE_S`); then the
+SDK ends what is left as it always does. It gets `_LAST_WORDS_S` more to finish; if it cannot, its writer
+is blocked on a host that reads no more, and the stdout relay stops taking its output. The SDK's next
+write then fails as on a closed stdout, which is also what happens when the host closes its end: answers
+cannot reach it any more, so the server stops working for it and reads stdin until the host closes that
+too, which is when a stdio server exits.
+
+The SDK never closes its private duplicates (a worker thread may still block on one). A pipe whose
+write end it keeps open never ends, which is why stdout goes through a socket pair: shutting down our
+end of it reaches every duplicate, so the stdout relay sees the end of the SDK's output in band.
+
+The wrapper can go when the SDK splits stdin on LF alone, without looking ahead, and waits for data on
+any stdin; answers, for a bounded time, every request it read before the end of stdin; writes every
+answer whole to a non-blocking stdout and gives up on a host that stopped reading once stdin is closed;
+and takes a closed stdout for the end of the session.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import re
 import select
+import socket
 import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from mcp.shared.dispatcher import as_request_id, coerce_request_id
+from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
+from mcp_types import JSONRPCNotification, JSONRPCRequest, RequestId, jsonrpc_message_adapter
 
 from chutes_mcp.log import get_logger
 
@@ -36,17 +82,149 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 _READ_SIZE = 1 << 16
+# The SDK bounds each of its own last writes at shutdown (a "Connection closed" for every handler it
+# ends) by one second; once the grace period is over, it gets as long to finish and the host to read.
+_LAST_WORDS_S = 1.0
+# How the SDK begins each message it writes: the envelope keys in their model's order, compact.
+_HEAD = re.compile(rb'\{"jsonrpc":"2\.0",(?:"id":(-?\d+|"(?:[^"\\]|\\.)*"),)?"(result|error|method)":')
+
+
+class _Bridge:
+    """What the two relays share: the requests the host is owed answers to, and how the session ends."""
+
+    def __init__(self, grace_s: float, sdk_output: socket.socket) -> None:
+        self._grace_s = grace_s
+        self._changed = threading.Condition()
+        self._owed: Counter[RequestId] = Counter()
+        self._host_gone = False
+        self._input_ended_at: float | None = None
+        self.served = threading.Event()
+        self._sdk_output = sdk_output
+        self._sdk_output_open = True
+
+    def received(self, request_id: RequestId) -> None:
+        with self._changed:
+            self._owed[coerce_request_id(request_id)] += 1
+
+    def settled(self, request_id: RequestId) -> None:
+        """The request was answered, or cancelled by the host."""
+        key = coerce_request_id(request_id)
+        with self._changed:
+            if key not in self._owed:
+                return  # an answer that came after the host's cancel, or a stray id
+            self._owed[key] -= 1
+            if not self._owed[key]:
+                del self._owed[key]
+            if not self._owed:
+                self._changed.notify_all()
+
+    def host_gone(self) -> None:
+        """stdout is closed: nothing can be answered any more, and the SDK is to stop at its next write."""
+        with self._changed:
+            self._host_gone = True
+            self._changed.notify_all()
+        self.refuse_sdk_output()
+
+    def wait_for_answers(self) -> None:
+        """At the end of the host's stdin: until every request is answered, at most the grace period."""
+        with self._changed:
+            self._input_ended_at = time.monotonic()
+            if self._owed and not self._host_gone:
+                log.debug("stdin closed; waiting for answers", requests=self._owed.total())
+            if not self._changed.wait_for(lambda: not self._owed or self._host_gone, self._grace_s):
+                log.warning(
+                    "stdin closed and the shutdown grace period is over; ending the requests still running",
+                    requests=self._owed.total(),
+                    grace_s=self._grace_s,
+                )
+
+    def last_call(self) -> float:
+        """Until when the host is waited for: past the grace period and the SDK's last words."""
+        with self._changed:
+            ended = self._input_ended_at
+        now = time.monotonic()
+        return max(now, ended + self._grace_s + _LAST_WORDS_S) if ended is not None else now + _LAST_WORDS_S
+
+    def cut_off_a_stalled_host(self) -> None:
+        """Once the SDK has its end of input: if it cannot finish by the last call, its writer is
+        blocked on a host that reads no more, so its next write is made to fail."""
+        if not self.served.wait(max(0.0, self.last_call() - time.monotonic())):
+            log.warning("the host reads no more of stdout; dropping the answers it has not read")
+            self.refuse_sdk_output()
+
+    def refuse_sdk_output(self) -> None:
+        # shutdown() rather than close: the stdout relay may be reading the socket at this moment.
+        with self._changed, contextlib.suppress(OSError):
+            if self._sdk_output_open:
+                self._sdk_output.shutdown(socket.SHUT_RD)
+
+    def close_sdk_output(self) -> None:
+        with self._changed:
+            self._sdk_output_open = False
+            self._sdk_output.close()
 
 
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view) :]
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            # A host's non-blocking stdout: wait for room rather than change its mode.
+            select.select([], [fd], [])
 
 
-def _relay(source: int, sink: int) -> None:
-    """Copy `source` into `sink` with every line end as LF, until `source` ends; then close both."""
+def _lines(data: bytes, partial: bytearray) -> Iterator[bytes | bytearray]:
+    """The lines `data` completes, without their LF; the unfinished rest is kept in `partial`.
+
+    Only `data` is searched for line ends, so a line of megabytes that comes in many reads is scanned once.
+    """
+    start = 0
+    while (end := data.find(b"\n", start)) != -1:
+        if partial:
+            partial += memoryview(data)[start:end]
+            yield partial
+            partial.clear()
+        else:
+            yield data[start:end]
+        start = end + 1
+    partial += memoryview(data)[start:]
+
+
+def _note_request(line: bytes | bytearray, bridge: _Bridge) -> None:
+    """Note a request of the host's (or forget a cancelled one), as the SDK's own validation reads it."""
+    try:
+        message = jsonrpc_message_adapter.validate_python(json.loads(line.decode("utf-8", "replace")))
+    except (ValueError, RecursionError):
+        return  # not a message the SDK can read either: it answers nothing
+    if isinstance(message, JSONRPCRequest):
+        bridge.received(message.id)
+    elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
+        request_id = cancelled_request_id_from_params(message.params)
+        if request_id is not None:
+            bridge.settled(request_id)
+
+
+def _answered_id(line: bytes | bytearray) -> RequestId | None:
+    """The id of the request `line` answers, or None if it is no answer."""
+    head = _HEAD.match(line)
+    if head is not None:
+        request_id, key = head.groups()
+        return None if key == b"method" or request_id is None else as_request_id(json.loads(request_id))
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(message, dict) and "method" not in message and ("result" in message or "error" in message):
+        return as_request_id(message.get("id"))
+    return None
+
+
+def _relay_stdin(source: int, sink: int, bridge: _Bridge) -> None:
+    """Copy `source` into `sink` with every line end as LF, until `source` ends and every request is
+    answered (or the grace period is over); then close both."""
     after_cr = False
+    partial = bytearray()
     try:
         while True:
             try:
@@ -56,18 +234,43 @@ def _relay(source: int, sink: int) -> None:
                 select.select([source], [], [])
                 continue
             if not data:
-                return
+                break
             if after_cr and data.startswith(b"\n"):
                 data = data[1:]  # the rest of a CRLF whose CR ended the previous read, already sent
             after_cr = data.endswith(b"\r")
-            _write_all(sink, data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            for line in _lines(data, partial):
+                _note_request(line, bridge)
+            _write_all(sink, data)
     except OSError as error:
         # stdin failed (a terminal hung up, say) or nothing reads the pipe any more: input is over.
         log.debug("stdin relay stopped", error=repr(error))
+    try:
+        bridge.wait_for_answers()
     finally:
         # Closing the write end is the SDK's end of input.
         os.close(sink)
         os.close(source)
+    bridge.cut_off_a_stalled_host()
+
+
+def _relay_stdout(source: socket.socket, sink: int, bridge: _Bridge) -> None:
+    """Copy the SDK's output from `source` to the host's stdout `sink` until it ends, settling each
+    answer once the host has it whole; then close both."""
+    partial = bytearray()
+    try:
+        while data := source.recv(_READ_SIZE):
+            _write_all(sink, data)
+            for line in _lines(data, partial):
+                if (request_id := _answered_id(line)) is not None:
+                    bridge.settled(request_id)
+    except OSError as error:
+        # The host closed its end of stdout (or a terminal hung up): no answer can reach it any more.
+        log.debug("stdout relay stopped", error=repr(error))
+        bridge.host_gone()
+    finally:
+        bridge.close_sdk_output()
+        os.close(sink)
 
 
 def _discard_until_end(fd: int) -> None:
@@ -79,37 +282,63 @@ def _discard_until_end(fd: int) -> None:
         os.close(fd)
 
 
-async def serve_stdio(server: MCPServer[Any]) -> None:
-    """Serve `server` on this process's stdin and stdout until the client hangs up."""
+async def serve_stdio(server: MCPServer[Any], *, shutdown_grace_s: float) -> None:
+    """Serve `server` on this process's stdin and stdout until the client hangs up.
+
+    Once stdin has ended, answers still owed to the host are waited for `shutdown_grace_s` at most.
+    """
     if os.name != "posix":
         # The descriptor moves below are POSIX; on Windows the SDK rebinds the standard handles itself.
         await _serve(server)
         return
     try:
         host_stdin = os.dup(0)
+        try:
+            host_stdout = os.dup(1)
+        except OSError:
+            os.close(host_stdin)
+            raise
     except OSError:
-        # No stdin at all: nothing to relay, and the SDK's transport copes as well as it can.
+        # No stdin or no stdout at all: nothing to relay, and the SDK's transport copes as well as it can.
         await _serve(server)
         return
-    saved_stdin = os.dup(0)
+    saved_stdin, saved_stdout = os.dup(0), os.dup(1)
     read_end, write_end = os.pipe()
     os.dup2(read_end, 0)
     os.close(read_end)
-    # A daemon: if the server stops before the host closes stdin, a read may still be waiting, and the
-    # process must be able to exit under it.
-    threading.Thread(target=_relay, args=(host_stdin, write_end), name="stdin-relay", daemon=True).start()
+    sdk_output, sdk_writer = socket.socketpair()
+    os.dup2(sdk_writer.fileno(), 1)
+    bridge = _Bridge(shutdown_grace_s, sdk_output)
+    # Daemons: if the server stops before the host closes stdin, a read may still be waiting, and a
+    # host that reads no more of stdout leaves a write waiting; the process must be able to exit under
+    # either.
+    threading.Thread(
+        target=_relay_stdin, args=(host_stdin, write_end, bridge), name="stdin-relay", daemon=True
+    ).start()
+    stdout_relay = threading.Thread(
+        target=_relay_stdout, args=(sdk_output, host_stdout, bridge), name="stdout-relay", daemon=True
+    )
+    stdout_relay.start()
     try:
         await _serve(server)
     finally:
+        bridge.served.set()
         os.dup2(saved_stdin, 0)
         os.close(saved_stdin)
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
+        # The SDK has written its last: the end of its output, for the stdout relay to pass on.
+        sdk_writer.shutdown(socket.SHUT_WR)
+        sdk_writer.close()
+        timeout = bridge.last_call() - time.monotonic()
+        await anyio.to_thread.run_sync(stdout_relay.join, timeout, abandon_on_cancel=True)
 
 
 async def _serve(server: MCPServer[Any]) -> None:
     try:
         await server.run_stdio_async()
     except* BrokenPipeError:
-        log.info("the host closed stdout; waiting for it to close stdin")
+        log.info("answers can no longer reach the host; reading stdin until it closes")
         # A duplicate of its own: a read left behind by a cancellation must not land on whatever fd 0
         # is once it is put back.
         await anyio.to_thread.run_sync(_discard_until_end, os.dup(0), abandon_on_cancel=True)
