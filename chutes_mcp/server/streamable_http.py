@@ -62,7 +62,10 @@ class HttpOptions:
                 "--auth-token or CHUTES_MCP_AUTH_TOKENS (comma list), or pass --no-auth to accept that"
             )
         if any(len(token) < 16 for token in self.auth_tokens):
-            raise HttpConfigError("server auth tokens must be at least 16 characters long")
+            raise HttpConfigError(
+                "--auth-token / CHUTES_MCP_AUTH_TOKENS: each token must be at least 16 characters long, "
+                "e.g. from `openssl rand -hex 24`"
+            )
 
     @property
     def public_url(self) -> str:
@@ -128,7 +131,8 @@ class AccessLog:
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                # The SDK answers some requests with an `HTTPStatus` member: logged as a plain number.
+                status = int(message["status"])
                 message["headers"] = [
                     *message.get("headers", []),
                     (REQUEST_ID_HEADER.encode(), request_id.encode()),

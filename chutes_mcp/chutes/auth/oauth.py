@@ -97,6 +97,9 @@ class TokenStore:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError) as exc:
+            log.warning("oauth.token_file_unreadable", path=str(self.path), error=type(exc).__name__)
+            return None
         try:
             return TokenSet.model_validate_json(raw)
         except ValidationError:
