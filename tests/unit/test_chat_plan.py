@@ -167,7 +167,8 @@ def test_without_max_tokens_the_limit_caps_it_and_says_so() -> None:
     expected = int((0.05 * 1_000_000 - 1_000 * 0.38) / 1.7)  # 29,188 tokens
     assert budget.max_tokens == expected
     case = worst_case(_info(GLM), 1_000, budget.max_tokens)
-    assert case.usd is not None and case.usd <= 0.05
+    assert case.usd is not None
+    assert case.usd <= 0.05
     assert budget.plan.candidates == plan.candidates
     assert any(f"max_tokens capped at {expected:,}" in note for note in budget.plan.notes)
     # A limit the whole output fits in leaves max_tokens alone.
@@ -184,7 +185,8 @@ def test_a_limit_too_small_for_a_short_answer_refuses() -> None:
 def test_cost_limit_caps_what_has_prices_but_no_ceiling_and_refuses_what_has_no_prices() -> None:
     plan = planner().plan(VIEW, "NousResearch/Hermes-4.3-36B", None, TEXT_ONLY)
     budget = enforce_cost_limit(plan, 10.0, prompt_tokens=100, max_tokens=None)
-    assert budget.max_tokens is not None and budget.max_tokens > 0
+    assert budget.max_tokens is not None
+    assert budget.max_tokens > 0
     assert (
         enforce_cost_limit(plan, 10.0, prompt_tokens=100, max_tokens=100).plan.candidates == plan.candidates
     )
