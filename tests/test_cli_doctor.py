@@ -45,7 +45,10 @@ def test_problems_are_named_with_what_to_do(sim: SimProcess, tmp_path: Path) -> 
     assert result.returncode == 1
     out = result.stdout
     assert "FIX credential: CHUTES_API_KEY does not look like a Chutes key" in out
-    assert "FIX llm host: http://127.0.0.1:9/v1/models: ConnectError calling 127.0.0.1: connection refused" in out
+    assert (
+        "FIX llm host: http://127.0.0.1:9/v1/models: ConnectError calling 127.0.0.1: connection refused"
+        in out
+    )
     assert "FIX embed host: ConnectError calling http://127.0.0.1:9/v1/embeddings: connection refused" in out
     assert "-> Nothing accepts connections there" in out
     assert "FIX model catalog: 61 models from bundled" in out

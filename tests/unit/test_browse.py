@@ -39,9 +39,10 @@ def test_a_cursor_survives_a_refresh_that_changed_nothing_it_lists() -> None:
     cursor = browse_models(VIEW, ANY, limit=5).next_cursor
     refetched = replace(VIEW.snapshot, fetched_at=datetime(2026, 3, 1, tzinfo=UTC), derived={})
     later = CatalogView(snapshot=refetched, source="live", stale=False, last_error=None)
-    assert browse_models(later, ANY, limit=5, cursor=cursor).models == browse_models(
-        VIEW, ANY, limit=5, cursor=cursor
-    ).models
+    assert (
+        browse_models(later, ANY, limit=5, cursor=cursor).models
+        == browse_models(VIEW, ANY, limit=5, cursor=cursor).models
+    )
 
 
 def test_a_cursor_is_refused_once_the_models_it_lists_changed() -> None:
