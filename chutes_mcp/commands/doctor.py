@@ -201,8 +201,16 @@ def _report(checks: list[Check]) -> str:
 
 async def _checks(args: argparse.Namespace) -> list[Check]:
     async with chutes_settings(args) as settings:
+        tokens = settings.token_path
+        files = Check(
+            "files",
+            True,
+            f"sign-in tokens {tokens}{'' if tokens.exists() else ' (none yet)'}; "
+            f"catalog cache {settings.catalog_cache_path}",
+        )
         return [
             Check("configuration", True, "loaded"),
+            files,
             _credential(settings),
             *await _service_checks(settings),
         ]
