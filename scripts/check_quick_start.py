@@ -61,14 +61,14 @@ def environment(home: Path) -> dict[str, str]:
 
 
 def json_documents(text: str) -> list[object]:
-    """The JSON values printed one after another (each `call` prints one, indented)."""
-    decoder, position, documents = json.JSONDecoder(), 0, []
-    while position < len(text):
-        if text[position].isspace():
-            position += 1
-            continue
-        document, position = decoder.raw_decode(text, position)
+    """The JSON objects printed one after another (each `call` prints one, from the start of a line);
+    pip's progress lines around them are skipped."""
+    decoder, documents = json.JSONDecoder(), []
+    position = 0 if text.startswith("{") else text.find("\n{")
+    while position != -1:
+        document, end = decoder.raw_decode(text, position + (text[position] == "\n"))
         documents.append(document)
+        position = text.find("\n{", end)
     return documents
 
 
