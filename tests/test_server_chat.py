@@ -103,6 +103,8 @@ async def test_plain_prompt(sim: SimProcess, tmp_path: Path, mode: str) -> None:
             "status": 200,
             "ms": out["attempts"][0]["ms"],
             "retries": 0,
+            "usage": out["usage"],  # one attempt: its usage and cost are the call's
+            "cost_usd": out["cost_usd"],
         }
     ]
     assert out["reasoning"] is None
