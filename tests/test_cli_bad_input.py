@@ -251,3 +251,40 @@ def test_ctrl_c_during_a_chat_is_one_line_and_exit_130(slow_sim: SimProcess, tmp
     assert stderr.strip() == "chutes-mcp: interrupted"
     assert stdout == ""
     _wait_for(lambda: slow_sim.stats()["streams"]["open"] == 0, 30)  # the upstream stream was closed
+
+
+@pytest.mark.parametrize(
+    ("args", "ready"),
+    [
+        (("sim", "--port", "0"), "chutes-mcp sim: serving"),
+        (("serve", "--transport", "http", "--port", "0", "--sim"), "chutes-mcp serve: listening on"),
+    ],
+    ids=["sim", "serve-http"],
+)
+def test_ctrl_c_stops_a_server_with_one_line_and_exit_130(
+    args: tuple[str, ...], ready: str, tmp_path: Path
+) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chutes_mcp", *args],
+        env=_environment(tmp_path, {}),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        seen = []
+        deadline = time.monotonic() + 60
+        while not any(ready in line for line in seen):
+            assert time.monotonic() < deadline, "".join(seen)
+            seen.append(process.stderr.readline())
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in "".join(seen) + stdout + stderr
+    assert stderr.splitlines()[-1] == "chutes-mcp: interrupted"

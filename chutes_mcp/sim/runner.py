@@ -139,11 +139,10 @@ async def _serve_forever(options: SimOptions) -> None:
 
 
 def run(options: SimOptions) -> int:
-    """Serve until interrupted; 2 when the options are unusable (a bad catalog file), 1 when the port is."""
+    """Serve until interrupted (Ctrl-C is left to the caller); 2 when the options are unusable (a bad
+    catalog file), 1 when the port is."""
     try:
         anyio.run(_serve_forever, options)
-    except KeyboardInterrupt:
-        return 0
     except CatalogFileError as exc:
         sys.stderr.write(f"chutes-mcp sim: --catalog: {exc}\n")
         return 2
