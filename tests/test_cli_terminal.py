@@ -114,8 +114,10 @@ def piped(args: Sequence[str], env: dict[str, str]) -> subprocess.CompletedProce
 
 @pytest.fixture(scope="module")
 def slow_sim() -> Iterator[SimProcess]:
-    """Chutes at a human pace: the first token after 0.3 s, then 15 tokens a second."""
+    """Chutes at a human pace: the first token after 0.3 s, then 15 tokens a second, 60 words an answer
+    (4 s of streaming: time to see the first words while the rest is still coming)."""
     with sim_process("--ttft-ms", "300", "--tokens-per-s", "15") as sim:
+        httpx2.patch(f"{sim.url}/_sim/config", json={"answer_tokens": 60}).raise_for_status()
         yield sim
 
 
