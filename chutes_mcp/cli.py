@@ -5,28 +5,20 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from chutes_mcp import __version__
-from chutes_mcp.commands import Subcommands, add_config_option, startup_finished
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
-
-
-def _port(text: str) -> int:
-    value = _positive_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"expected a port between 0 and 65535, got {value}")
-    return value
+from chutes_mcp.commands import (
+    EXIT_INTERRUPTED,
+    Subcommands,
+    add_config_option,
+    log_level,
+    port,
+    startup_finished,
+    whole_number,
+)
 
 
 def _add_sim(sub: Subcommands) -> None:
@@ -40,19 +32,21 @@ def _add_sim(sub: Subcommands) -> None:
         ),
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=8089, help="port to bind; 0 picks a free one (default 8089)")
+    p.add_argument("--port", type=port, default=8089, help="port to bind; 0 picks a free one (default 8089)")
     p.add_argument(
         "--catalog", metavar="FILE", help="a /v1/models JSON capture to serve instead of the bundled one"
     )
     p.add_argument("--seed", type=int, default=0, help="seed mixed into every generation (default 0)")
-    p.add_argument("--ttft-ms", type=_positive_int, default=0, help="time to first token in ms (default 0)")
+    p.add_argument("--ttft-ms", type=whole_number, default=0, help="time to first token in ms (default 0)")
     p.add_argument(
         "--tokens-per-s",
-        type=_positive_int,
+        type=whole_number,
         default=0,
         help="streaming speed; 0 means unthrottled (default 0)",
     )
-    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    p.add_argument(
+        "--log-level", type=log_level, default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)"
+    )
 
 
 def _add_login(sub: Subcommands) -> None:
@@ -150,5 +144,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return 2
         return command(args)
+    except KeyboardInterrupt:
+        # The terminal has echoed ^C where the cursor was; the message starts on a line of its own.
+        sys.stderr.write("\nchutes-mcp: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`chutes-mcp models | head`): nothing more to say to it. Python would
+        # flush stdout again at exit and fail the same way, so it is pointed at the null device.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        return _crashed(exc)
     finally:
         gc.enable()
+
+
+def _crashed(exc: Exception) -> int:
+    """A bug of ours: one line that says so; the traceback only when DEBUG logging asks for it."""
+    import logging
+    import traceback
+
+    from chutes_mcp import log
+
+    if log.enabled(logging.DEBUG):
+        traceback.print_exception(exc)
+    sys.stderr.write(
+        f"chutes-mcp: internal error ({type(exc).__name__}: {exc}); this is a bug, please report it "
+        "(--log-level DEBUG or CHUTES_LOG_LEVEL=DEBUG shows the traceback)\n"
+    )
+    return 1

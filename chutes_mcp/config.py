@@ -92,20 +92,20 @@ _ACCEPTED_FORM: dict[str, str] = {
     "client_secret": "an OAuth client secret (csc_…)",
     "oauth_redirect_uri": "an http:// loopback URL, e.g. http://127.0.0.1:1456/oauth-callback",
     "oauth_scopes": "space-separated scopes, e.g. openid profile chutes:invoke",
-    "token_file": "a file path",
+    "token_file": "a file path (not a directory)",
     "default_model": "a model id or alias",
     "allowed_models": "a comma list of model ids or aliases",
     "disabled_tools": "a comma list of tool names",
     "max_cost_per_call_usd": "a number of US dollars above 0, e.g. 0.05",
     "default_embedding_model": "an embedding model id",
     "cache_ttl_s": "a number of seconds, 0 or more, e.g. 300",
-    "cache_dir": "a directory path",
+    "cache_dir": "a directory path (created when missing)",
     "mcp_auth_tokens": "a comma list of bearer tokens of 16 or more characters",
     "mcp_shutdown_grace_s": "a number of seconds, 0 or more, e.g. 20",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "log_format": "console or json",
-    "aliases": "a table alias = model id",
-    "fallbacks": "a table model = [fallback ids]",
+    "aliases": 'a JSON object {"alias": "model id"} (in TOML, a table alias = "model id")',
+    "fallbacks": 'a JSON object {"model id": ["fallback id", ...]} (in TOML, a table)',
 }
 
 
@@ -127,6 +127,8 @@ class _TomlFileSource(PydanticBaseSettingsSource):
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise ConfigError(f"{CONFIG_FILE_ENV}: cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{CONFIG_FILE_ENV}: {path} is not UTF-8 text; expected a TOML file") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{CONFIG_FILE_ENV}: {path} is not valid TOML: {exc}") from None
         values: dict[str, Any] = {}
@@ -184,8 +186,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["console", "json"] = "console"
 
-    aliases: dict[str, str] = Field(default_factory=dict)
-    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    aliases: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    fallbacks: Annotated[dict[str, list[str]], NoDecode] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -204,6 +206,21 @@ class Settings(BaseSettings):
         _split_list
     )
     _check_bases = field_validator("api_base", "embed_base", "management_base", mode="before")(_base_url)
+
+    @field_validator("aliases", "fallbacks", mode="before")
+    @classmethod
+    def _json_object(cls, value: Any) -> Any:
+        # Decoded here rather than by pydantic-settings, whose own decoding error is a traceback that
+        # names neither the variable's accepted form nor what was wrong with the value.
+        if not isinstance(value, str):
+            return value
+        try:
+            decoded = json.loads(value) if value.strip() else {}
+        except ValueError:
+            raise ValueError("not a JSON object") from None
+        if not isinstance(decoded, dict):
+            raise ValueError("not a JSON object")
+        return decoded
 
     @field_validator("extra_headers", mode="before")
     @classmethod
@@ -235,6 +252,20 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("token_file")
+    @classmethod
+    def _not_a_directory(cls, value: Path | None) -> Path | None:
+        if value is not None and value.is_dir():
+            raise ValueError("is a directory")
+        return value
+
+    @field_validator("cache_dir")
+    @classmethod
+    def _not_a_file(cls, value: Path | None) -> Path | None:
+        if value is not None and value.exists() and not value.is_dir():
+            raise ValueError("is not a directory")
+        return value
 
     @field_validator("oauth_redirect_uri")
     @classmethod

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 if TYPE_CHECKING:
@@ -41,7 +43,31 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
+_muted: ContextVar[bool] = ContextVar("chutes_mcp_log_muted", default=False)
+
+
+class _MutedFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not _muted.get()
+
+
+@contextmanager
+def below_warning_muted() -> Iterator[None]:
+    """Drop the standard `logging` records below WARNING from the block and from the tasks started in it.
+
+    For a helper embedded in a command (the simulator behind `--sim`), whose uvicorn logs on the same
+    loggers as the command's own server would: its start and stop lines would read as the server's,
+    twice. Tasks copy the context when they start, so they stay muted after the block.
+    """
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
+
+
 _handler = _StderrHandler(_CurrentStderr())
+_handler.addFilter(_MutedFilter())
 _wanted: tuple[int, LogFormat] = (logging.WARNING, "console")
 _ready = False
 _configurations = 0  # how many times `configure` was called
@@ -63,6 +89,9 @@ def configure(level: str = "INFO", fmt: LogFormat = "console") -> None:
     quiet = numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
     for name in ("httpx2", "httpcore2"):
         logging.getLogger(name).setLevel(quiet)
+    # The SDK says "Terminating session: None" at INFO after every stateless HTTP request: noise next to
+    # the access log's line for the same request.
+    logging.getLogger("mcp.server.streamable_http").setLevel(quiet)
 
 
 def _set_up() -> None:

@@ -324,7 +324,7 @@ def _json_clients() -> Iterator[Path]:
     yield from sorted(CLIENTS.glob("*.json"))
 
 
-@check("clients/: valid JSON, each launches `uvx chutes-mcp serve`, key from the user not the file")
+@check("clients/: valid JSON, each launches the installed `chutes-mcp serve`, key from the user not the file")
 def _clients() -> Iterator[str]:
     expected = {"claude_desktop_config.json", "vscode-mcp.json", "cursor-mcp.json", "claude-code.sh"}
     present = {p.name for p in CLIENTS.iterdir()}
@@ -341,8 +341,9 @@ def _clients() -> Iterator[str]:
             yield f"{path.name}: no servers under the client's top-level key"
             continue
         stdio = [s for s in servers.values() if "command" in s]
-        if not any(s["command"] == "uvx" and s.get("args", [])[:2] == ["chutes-mcp", "serve"] for s in stdio):
-            yield f"{path.name}: no stdio entry running `uvx chutes-mcp serve`"
+        # The command the README's install puts on PATH: the package is not on PyPI, so `uvx` finds nothing.
+        if not any(s["command"] == "chutes-mcp" and s.get("args", [])[:1] == ["serve"] for s in stdio):
+            yield f"{path.name}: no stdio entry running `chutes-mcp serve`"
         for server in servers.values():
             key = server.get("env", {}).get("CHUTES_API_KEY")
             if key not in (None, "") and "${" not in key:
@@ -362,8 +363,8 @@ def _clients() -> Iterator[str]:
             if name in SECRET_ENV and not inputs[ref].get("password"):
                 yield f"vscode-mcp.json: input {ref} feeds {name} without password: true"
     script = (CLIENTS / "claude-code.sh").read_text()
-    if "uvx chutes-mcp serve" not in script or "--transport http" not in script:
-        yield "claude-code.sh: needs a stdio (`uvx chutes-mcp serve`) and an http variant"
+    if "command -v chutes-mcp" not in script or "uvx" in script or "--transport http" not in script:
+        yield "claude-code.sh: needs a stdio (the installed `chutes-mcp serve`) and an http variant"
     yield from no_credentials(CLIENTS / "claude-code.sh")
 
 

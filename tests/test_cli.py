@@ -41,7 +41,7 @@ def test_bad_port_is_a_clear_error() -> None:
 
 def test_missing_catalog_file_is_a_clear_error(tmp_path: object) -> None:
     result = run_cli("sim", "--port", "0", "--catalog", "/nonexistent/models.json")
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error: the flag's value
     assert "/nonexistent/models.json" in result.stderr
     assert "Traceback" not in result.stderr
 

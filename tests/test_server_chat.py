@@ -103,6 +103,8 @@ async def test_plain_prompt(sim: SimProcess, tmp_path: Path, mode: str) -> None:
             "status": 200,
             "ms": out["attempts"][0]["ms"],
             "retries": 0,
+            "usage": out["usage"],  # one attempt: its usage and cost are the call's
+            "cost_usd": out["cost_usd"],
         }
     ]
     assert out["reasoning"] is None
@@ -260,6 +262,38 @@ async def test_thinking_on_a_model_without_reasoning_says_so(
         f"{PLAIN} does not reason (the catalog lists no `reasoning` for it): thinking=true has no effect"
     ]
     assert sim.stats()["reasoning_controls"] == {}
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_usage_cost_and_quota_count_every_attempt(sim: SimProcess, tmp_path: Path, mode: str) -> None:
+    """Both attempts were billed: usage and cost_usd total them (each attempt has its own), and quota is
+    the count after the call, two requests on from before it."""
+    async with mcp_session(sim, tmp_path, mode) as client:  # type: ignore[arg-type]
+        before = structured(await client.call_tool("account", {}))["daily_used"]
+        args = {"prompt": "Why?", "model": THINKER, "max_tokens": 8, "retry_without_thinking": True}
+        out = structured(await client.call_tool("chat", args))
+        after = structured(await client.call_tool("account", {}))["daily_used"]
+    first, second = out["attempts"]
+    for field in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        assert out["usage"][field] == first["usage"][field] + second["usage"][field]
+    assert first["cost_usd"] > 0
+    assert out["cost_usd"] == pytest.approx(first["cost_usd"] + second["cost_usd"])
+    assert out["quota"]["used"] == before + 2 == after
+    assert out["quota"]["remaining"] == out["quota"]["total"] - out["quota"]["used"]
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_a_cost_limit_without_max_tokens_caps_it_and_says_so(
+    sim: SimProcess, tmp_path: Path, mode: str
+) -> None:
+    """The README's example: $0.05 a call on GLM-4.7, which may write 65,535 tokens ($0.11)."""
+    out = structured(
+        await call_chat(sim, tmp_path, mode, {"prompt": "hello", "model": THINKER, "max_cost_usd": 0.05})
+    )
+    assert out["text"]
+    note = next(note for note in out["notes"] if note.startswith("max_tokens capped at "))
+    assert "$0.05" in note
+    assert out["cost_usd"] <= 0.05
 
 
 # -- TEE -------------------------------------------------------------------------------------------------

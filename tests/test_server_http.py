@@ -134,7 +134,7 @@ def test_a_body_limit_below_one_byte_does_not_start(sim: SimProcess, tmp_path: P
         check=False,
     )
     assert result.returncode == 2
-    assert "--max-body-bytes must be a positive number, got 0" in result.stderr
+    assert "--max-body-bytes: expected 1 or more, got 0" in result.stderr
     assert "Traceback" not in result.stderr
 
 

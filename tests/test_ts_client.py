@@ -106,8 +106,7 @@ class Pending:
     run: bool = True
 
 
-PENDING: dict[str, Pending] = {
-}
+PENDING: dict[str, Pending] = {}
 
 
 def clients_for(scenario: str) -> list[Any]:

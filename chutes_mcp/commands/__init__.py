@@ -4,6 +4,12 @@ import argparse
 import gc
 from typing import Any, Protocol
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+EXIT_USAGE = 2
+"""A command line or a setting that cannot work as given: the message names it and the accepted form."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C, as shells report a process ended by SIGINT (128 + 2)."""
+
 
 class Subcommands(Protocol):
     """What `ArgumentParser.add_subparsers()` returns, as far as the commands use it (argparse names its
@@ -25,3 +31,38 @@ def startup_finished() -> None:
     if not gc.isenabled():
         gc.freeze()
         gc.enable()
+
+
+# Argument types: a bad value is argparse's usage error (exit 2), naming the flag and the accepted form.
+
+
+def whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def positive_number(text: str) -> int:
+    value = whole_number(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected 1 or more, got 0")
+    return value
+
+
+def port(text: str) -> int:
+    value = whole_number(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port between 0 and 65535, got {value}")
+    return value
+
+
+def log_level(text: str) -> str:
+    """A `--log-level` value, in any case."""
+    level = text.upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"expected DEBUG, INFO, WARNING or ERROR, got {text!r}")
+    return level

@@ -10,6 +10,7 @@ import anyio
 from chutes_mcp.chutes.auth.oauth import login, logout
 from chutes_mcp.chutes.errors import ChutesError
 from chutes_mcp.chutes.http.pool import build_http_client
+from chutes_mcp.commands import EXIT_USAGE
 from chutes_mcp.config import ConfigError, load_settings
 
 
@@ -31,8 +32,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
-        sys.stderr.write(f"chutes-mcp: {exc}\n")
-        return 2
+        sys.stderr.write(f"chutes-mcp {args.command}: {exc}\n")
+        return EXIT_USAGE
+    if args.command == "login" and settings.client_id is None:
+        sys.stderr.write(
+            "chutes-mcp login: CHUTES_CLIENT_ID is not set; expected the id (cid_…) of an OAuth app "
+            "registered on chutes.ai. Or skip signing in: set CHUTES_API_KEY (cpk_…) instead.\n"
+        )
+        return EXIT_USAGE
 
     async def run() -> str:
         async with build_http_client(settings) as http:

@@ -14,7 +14,10 @@ if TYPE_CHECKING:
     from chutes_mcp.chutes.catalog.picker import PickResult
     from chutes_mcp.chutes.catalog.service import CatalogView
     from chutes_mcp.commands import Subcommands
-from chutes_mcp.config import Settings
+from chutes_mcp.commands import EXIT_USAGE
+from chutes_mcp.commands.context import add_chutes_options, chutes_settings
+from chutes_mcp.commands.terminal import table as terminal_table
+from chutes_mcp.config import ConfigError, Settings
 
 # A command waits this long for the live catalog, then answers from disk or the bundled snapshot.
 LIVE_WAIT_S = 5.0
@@ -32,6 +35,7 @@ def add_parsers(sub: Subcommands) -> None:
         "--feature", action="append", choices=_FEATURES, default=[], help="required feature (repeatable)"
     )
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_chutes_options(models)
 
     pick = sub.add_parser(
         "pick",
@@ -53,6 +57,7 @@ def add_parsers(sub: Subcommands) -> None:
         help="routing string style (default failover)",
     )
     pick.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_chutes_options(pick)
 
 
 def run_models(args: argparse.Namespace) -> int:
@@ -61,11 +66,12 @@ def run_models(args: argparse.Namespace) -> int:
     from chutes_mcp.chutes.catalog.filters import ModelFilter
     from chutes_mcp.chutes.catalog.service import list_models
 
-    settings = _settings()
-    if settings is None:
-        return 2
+    try:
+        settings, view = anyio.run(_current_catalog, args)
+    except ConfigError as exc:
+        sys.stderr.write(f"chutes-mcp models: {exc}\n")
+        return EXIT_USAGE
     model_filter = ModelFilter(tee_only=args.tee_only or settings.tee_only, features=tuple(args.feature))
-    view = anyio.run(_current_catalog, settings)
     listing = list_models(view, model_filter)
     sys.stdout.write(listing.model_dump_json(indent=2) + "\n" if args.json else _models_table(listing))
     return 0
@@ -77,42 +83,33 @@ def run_pick(args: argparse.Namespace) -> int:
     from chutes_mcp.chutes.catalog.filters import ModelFilter
     from chutes_mcp.chutes.catalog.picker import PickRequest, pick_models
 
-    settings = _settings()
-    if settings is None:
-        return 2
+    try:
+        settings, view = anyio.run(_current_catalog, args)
+    except ConfigError as exc:
+        sys.stderr.write(f"chutes-mcp pick: {exc}\n")
+        return EXIT_USAGE
     request = PickRequest(
         task=args.task,
         constraints=ModelFilter(tee_only=args.tee_only or settings.tee_only, features=tuple(args.feature)),
         k=args.k,
         selector=args.selector,
     )
-    view = anyio.run(_current_catalog, settings)
     result = pick_models(view, request)
     sys.stdout.write(result.model_dump_json(indent=2) + "\n" if args.json else _pick_table(result))
     return 0 if result.picks else 1
 
 
-def _settings() -> Settings | None:
-    from chutes_mcp.config import ConfigError, load_settings
-
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        sys.stderr.write(f"chutes-mcp: {exc}\n")
-        return None
-
-
-async def _current_catalog(settings: Settings) -> CatalogView:
+async def _current_catalog(args: argparse.Namespace) -> tuple[Settings, CatalogView]:
     """The live catalog if Chutes answers within LIVE_WAIT_S, else the disk copy or the bundled snapshot."""
     from chutes_mcp.chutes.catalog.service import ModelCatalog
     from chutes_mcp.chutes.client import ChutesClient
 
-    async with ChutesClient(settings) as client:
+    async with chutes_settings(args) as settings, ChutesClient(settings) as client:
         catalog = ModelCatalog(
             client.list_models_raw, ttl_s=settings.cache_ttl_s, cache_dir=settings.catalog_cache_path
         )
         async with catalog:
-            return await catalog.get(max_wait_s=LIVE_WAIT_S)
+            return settings, await catalog.get(max_wait_s=LIVE_WAIT_S)
 
 
 def _price(value: float | None) -> str:
@@ -136,22 +133,13 @@ def _row(model: ModelInfo) -> list[str]:
     ]
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        for row in [header, *rows]
-    ]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
-
-
 def _provenance(source: str, fetched_at: str, stale: bool) -> str:
     return f"source {source}, fetched {fetched_at}" + (" (stale)" if stale else "")
 
 
 def _models_table(listing: ModelList) -> str:
     header = ["MODEL", "TEE", "CONTEXT", "MAX OUT", "$IN/1M", "$OUT/1M", "INPUT", "FEATURES"]
-    table = _table(header, [_row(model) for model in listing.models])
+    table = terminal_table(header, [_row(model) for model in listing.models], sys.stdout)
     when = listing.fetched_at.strftime("%Y-%m-%d %H:%M UTC")
     return table + f"\n{listing.count} models; {_provenance(listing.source, when, listing.stale)}\n"
 

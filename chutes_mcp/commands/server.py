@@ -9,35 +9,42 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import signal
 import sys
-import tempfile
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
 
 from chutes_mcp import log
-from chutes_mcp.commands import Subcommands, add_config_option, startup_finished
-from chutes_mcp.config import ConfigError, Settings, load_settings
+from chutes_mcp.commands import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Subcommands,
+    log_level,
+    port,
+    positive_number,
+    startup_finished,
+)
+from chutes_mcp.commands.context import add_chutes_options, chutes_settings, reporting_config_errors
+from chutes_mcp.commands.terminal import Status, is_terminal
+from chutes_mcp.config import Settings
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
+    from mcp.types import CallToolResult
 
+    from chutes_mcp.chutes.chat.failover import TextListener
     from chutes_mcp.server.streamable_http import HttpOptions
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    add_config_option(parser)
-    parser.add_argument(
-        "--sim",
-        action="store_true",
-        help="run against an embedded Chutes simulator: no key, no network, no credits",
-    )
+    add_chutes_options(parser)
     parser.add_argument(
         "--log-level",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="default: $CHUTES_LOG_LEVEL or WARNING",
+        type=log_level,
+        help="DEBUG, INFO, WARNING or ERROR (default: $CHUTES_LOG_LEVEL or WARNING)",
     )
 
 
@@ -48,14 +55,14 @@ def add_parsers(sub: Subcommands) -> None:
         description=(
             "Run the chutes-mcp MCP server: over stdio for Claude Desktop, Claude Code, VS Code and Cursor, "
             "or over streamable HTTP for IDEs and teams (loopback by default; any other address needs "
-            "bearer tokens or --no-auth)."
+            "bearer tokens or --no-auth). Over stdio it is meant to be started by an MCP client."
         ),
     )
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="default stdio")
     http = serve.add_argument_group("streamable HTTP")
     http.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     http.add_argument(
-        "--port", type=int, default=8000, help="port to bind; 0 picks a free one (default 8000)"
+        "--port", type=port, default=8000, help="port to bind; 0 picks a free one (default 8000)"
     )
     http.add_argument("--path", default="/mcp", help="endpoint path (default /mcp)")
     http.add_argument(
@@ -77,40 +84,30 @@ def add_parsers(sub: Subcommands) -> None:
         help="whose Chutes key: the server's, or each request's X-Chutes-Api-Key (default server)",
     )
     http.add_argument(
-        "--max-body-bytes", type=int, help="largest request body, images included (default 16 MiB)"
+        "--max-body-bytes",
+        type=positive_number,
+        metavar="N",
+        help="largest request body, images included (default 16 MiB)",
     )
     _add_common(serve)
     call = sub.add_parser(
         "call",
-        help="call one tool and print its structured result as JSON",
-        description="Run one tool through an in-process MCP client; exit 0 on success, 1 on a tool error.",
+        help="call one tool: live output on a terminal, its structured result as JSON when piped",
+        description=(
+            "Run one tool through an in-process MCP client. On a terminal, chat streams its answer and "
+            "the catalog tools print tables; piped (or with --json), the structured result is printed as "
+            "JSON. Exit 0 on success, 1 on a tool error, 2 when the call cannot be made, 130 on Ctrl-C."
+        ),
     )
-    call.add_argument("tool", help="tool name, e.g. chat, list_models, pick_model")
+    call.add_argument("tool", help="tool name: chat, embed, list_models, get_model, pick_model, account")
     call.add_argument("arguments", nargs="?", default="{}", help='JSON object of arguments (default "{}")')
+    call.add_argument(
+        "--json", action="store_true", help="print the structured result as JSON, also on a terminal"
+    )
+    call.add_argument(
+        "--output", metavar="FILE", help="write the structured result (JSON) to FILE instead of stdout"
+    )
     _add_common(call)
-
-
-@asynccontextmanager
-async def _settings(args: argparse.Namespace) -> AsyncIterator[Settings]:
-    """The settings, pointed at an embedded simulator for the duration when `--sim` is given."""
-    if not args.sim:
-        yield load_settings(args.config)
-        return
-    from chutes_mcp.sim.identity import demo_api_key
-    from chutes_mcp.sim.runner import SimOptions, running
-
-    async with running(SimOptions(port=0)) as sim:
-        # A throwaway cache: the simulator's catalog must never pass for the real one later.
-        with tempfile.TemporaryDirectory(prefix="chutes-mcp-sim-") as cache_dir:
-            yield load_settings(
-                args.config,
-                api_base=sim.llm_base,
-                embed_base=sim.embed_base,
-                management_base=sim.management_base,
-                api_key=demo_api_key(),
-                oauth_token=None,
-                cache_dir=cache_dir,
-            )
 
 
 def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
@@ -148,22 +145,44 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
     return dataclasses.replace(options, max_body_bytes=args.max_body_bytes)
 
 
-def _built(settings: Settings, http: HttpOptions | None = None) -> MCPServer[Any]:
+def _built(
+    settings: Settings, http: HttpOptions | None = None, answer_listener: TextListener | None = None
+) -> MCPServer[Any]:
     """The server, once start-up is over: what it built lives as long as the process."""
     from chutes_mcp.server import create_server
 
-    server = create_server(settings, http=http)
+    server = create_server(settings, http=http, answer_listener=answer_listener)
     startup_finished()
     return server
+
+
+_STDIO_IN_A_TERMINAL = (
+    "chutes-mcp serve: speaking MCP over stdio; an MCP client (Claude Desktop, Claude Code, VS Code, "
+    "Cursor) starts it itself, see the README's Client setup. Ctrl-C stops it.\n"
+)
+
+
+def _stop_at_once(signum: int, frame: FrameType | None) -> None:
+    # The SDK's stdio transport reads a terminal in a worker thread that only a line or Ctrl-D ends, and
+    # an orderly exit waits for it: Ctrl-C would seem ignored. In a terminal no client is attached and
+    # nothing is in flight that an exit could cut short.
+    sys.stderr.write("\nchutes-mcp: interrupted\n")
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
 
 
 async def _serve(args: argparse.Namespace) -> None:
     from chutes_mcp.server.stdio import serve_stdio
 
-    async with _settings(args) as settings:
+    async with chutes_settings(args) as settings:
         _configure_logging(args, settings)
         if args.transport == "stdio":
-            await serve_stdio(_built(settings), shutdown_grace_s=settings.mcp_shutdown_grace_s)
+            server = _built(settings)
+            if is_terminal(sys.stdin):
+                signal.signal(signal.SIGINT, _stop_at_once)
+                sys.stderr.write(_STDIO_IN_A_TERMINAL)
+                sys.stderr.flush()
+            await serve_stdio(server, shutdown_grace_s=settings.mcp_shutdown_grace_s)
             return
         from chutes_mcp.server.streamable_http import serve_http
 
@@ -171,61 +190,107 @@ async def _serve(args: argparse.Namespace) -> None:
         await serve_http(_built(settings, options), options)
 
 
-async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
+class _LiveAnswer:
+    """Prints `chat`'s answer as it streams, ending the status line at the first piece."""
+
+    def __init__(self, status: Status) -> None:
+        self.status = status
+        self.text: list[str] = []
+
+    def __call__(self, piece: str) -> None:
+        self.status.stop()
+        self.text.append(piece)
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    async def progress(self, progress: float, total: float | None, message: str | None) -> None:
+        if message:
+            # "12 tokens: …the answer so far" shows as "chat · 12 tokens": the answer itself streams below.
+            self.status.label = f"{self.status.label.split(' · ')[0]} · {message.split(': …')[0]}"
+
+
+def _command_line(args: argparse.Namespace) -> list[str]:
+    """The command as typed, up to the arguments: for the next page's ready command."""
+    command = ["chutes-mcp", "call", args.tool]
+    if args.sim:
+        command.append("--sim")
+    if args.config:
+        command += ["--config", args.config]
+    return command
+
+
+def _show(
+    args: argparse.Namespace, arguments: dict[str, Any], result: CallToolResult, live: _LiveAnswer
+) -> None:
+    from chutes_mcp.commands import call_output
+
+    structured = result.structured_content or {}
+    streamed = "".join(live.text)
+    if args.tool == "chat":
+        call_output.chat_footer(structured, streamed, sys.stdout)
+    elif args.tool == "embed":
+        call_output.embed(structured, args.output, sys.stdout)
+    elif args.tool in call_output.TABLES:
+        call_output.TABLES[args.tool](structured, arguments, _command_line(args), sys.stdout)
+    else:
+        sys.stdout.write("".join(getattr(block, "text", "") for block in result.content) + "\n")
+
+
+async def _call(args: argparse.Namespace, arguments: dict[str, Any], output: TextIO | None) -> int:
     from mcp import Client
     from mcp.shared.exceptions import MCPError
 
-    async with _settings(args) as settings:
+    person = not args.json and is_terminal(sys.stdout)
+    status = Status(args.tool)
+    live = _LiveAnswer(status)
+    async with chutes_settings(args) as settings:
         _configure_logging(args, settings)
-        async with Client(_built(settings)) as client:
+        server = _built(settings, answer_listener=live if person and args.tool == "chat" else None)
+        async with Client(server) as client, anyio.create_task_group() as spinner:
+            if person:
+                spinner.start_soon(status.run)
             try:
-                result = await client.call_tool(args.tool, arguments)
+                result = await client.call_tool(
+                    args.tool, arguments, progress_callback=live.progress if person else None
+                )
             except MCPError as exc:
                 sys.stderr.write(f"chutes-mcp call: {exc}\n")
-                return 2
+                return EXIT_USAGE
+            finally:
+                status.stop()
     if result.is_error:
         text = "".join(getattr(block, "text", "") for block in result.content)
-        sys.stdout.write(text.rsplit("\n", 1)[-1] + "\n")  # the error's JSON object
-        sys.stderr.write(text.split("\n", 1)[0] + "\n")
+        if live.text and not live.text[-1].endswith("\n"):
+            sys.stdout.write("\n")
+        if not person or output is not None:
+            (output or sys.stdout).write(text.rsplit("\n", 1)[-1] + "\n")  # the error's JSON object
+        # The human lines: `code: message`, and its hint when on a terminal.
+        lines = text.split("\n")
+        sys.stderr.write("\n".join(lines[:2] if person else lines[:1]) + "\n")
         return 1
-    sys.stdout.write(json.dumps(result.structured_content, indent=2) + "\n")
+    if not person or output is not None:
+        (output or sys.stdout).write(json.dumps(result.structured_content, indent=2) + "\n")
+    if person:
+        _show(args, arguments, result, live)
     return 0
 
 
-def _startup_error(exc: BaseException) -> Exception | None:
-    """The configuration problem behind `exc`, if that is what it is.
-
-    Under `--sim` the run happens inside the embedded simulator's task group, which wraps whatever
-    the body raises in an exception group; unwrap it so a bad setting is a message, not a traceback.
-    """
-    from chutes_mcp.server.app import UnknownToolNameError
-    from chutes_mcp.server.streamable_http import HttpConfigError
-
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc if isinstance(exc, ConfigError | UnknownToolNameError | HttpConfigError) else None
-
-
-def _reporting_config_errors(command: str, run: Callable[[], int]) -> int:
-    """`run()`, with a configuration problem reported on stderr as exit code 2."""
-    try:
-        return run()
-    except Exception as exc:
-        problem = _startup_error(exc)
-        if problem is None:
-            raise
-        sys.stderr.write(f"chutes-mcp {command}: {problem}\n")
-        return 2
-
-
 def _serve_until_closed(args: argparse.Namespace) -> int:
-    with suppress(KeyboardInterrupt):
-        anyio.run(_serve, args)
+    anyio.run(_serve, args)
     return 0
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    return _reporting_config_errors("serve", lambda: _serve_until_closed(args))
+    return reporting_config_errors("serve", lambda: _serve_until_closed(args))
+
+
+def _open_output(path: str) -> TextIO | None:
+    """The `--output` file, opened before the call so a bad path costs no tool call; None with a message."""
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        sys.stderr.write(f"chutes-mcp call: --output: cannot write {path}: {exc.strerror}\n")
+        return None
 
 
 def run_call(args: argparse.Namespace) -> int:
@@ -235,8 +300,15 @@ def run_call(args: argparse.Namespace) -> int:
         sys.stderr.write(
             f'chutes-mcp call: ARGUMENTS is not JSON ({exc}); give an object like \'{{"prompt": "hi"}}\'\n'
         )
-        return 2
+        return EXIT_USAGE
     if not isinstance(arguments, dict):
         sys.stderr.write('chutes-mcp call: ARGUMENTS must be a JSON object, e.g. \'{"prompt": "hi"}\'\n')
-        return 2
-    return _reporting_config_errors("call", lambda: anyio.run(_call, args, arguments))
+        return EXIT_USAGE
+    output = _open_output(args.output) if args.output else None
+    if args.output and output is None:
+        return EXIT_USAGE
+    try:
+        return reporting_config_errors("call", lambda: anyio.run(_call, args, arguments, output))
+    finally:
+        if output is not None:
+            output.close()

@@ -30,6 +30,7 @@ from chutes_mcp.server.toolkit import ToolSpec, add_tools, check_arguments, with
 from chutes_mcp.server.tools import TOOLS
 
 if TYPE_CHECKING:
+    from chutes_mcp.chutes.chat.failover import TextListener
     from chutes_mcp.server.streamable_http import HttpOptions
 
 
@@ -193,7 +194,11 @@ def _enabled_tools(settings: Settings) -> dict[str, ToolSpec[Any, Any]]:
     return {name: spec for name, spec in TOOLS.items() if name not in disabled}
 
 
-def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCPServer[Runtime]:
+def create_server(
+    settings: Settings, *, http: HttpOptions | None = None, answer_listener: TextListener | None = None
+) -> MCPServer[Runtime]:
+    """The chutes-mcp server; `answer_listener` hears `chat`'s answer as it streams (an in-process
+    caller's live display)."""
     tools = _enabled_tools(settings)
     tenancy: TenancyMode = "server"
     if http is not None and http.key_source == "request":
@@ -202,7 +207,7 @@ def create_server(settings: Settings, *, http: HttpOptions | None = None) -> MCP
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        async with open_runtime(settings, tenancy=tenancy) as runtime:
+        async with open_runtime(settings, tenancy=tenancy, answer_listener=answer_listener) as runtime:
             serving.runtime = runtime
             try:
                 yield runtime

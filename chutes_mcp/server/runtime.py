@@ -13,6 +13,7 @@ from typing import Literal
 
 from chutes_mcp.chutes.catalog.aliases import ModelResolver
 from chutes_mcp.chutes.catalog.service import CatalogView, ModelCatalog
+from chutes_mcp.chutes.chat.failover import TextListener
 from chutes_mcp.chutes.chat.plan import ChatPlanner
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.embeddings.directory import EmbeddingDirectory, fetch_embedding_chutes
@@ -37,6 +38,9 @@ class Runtime:
     planner: ChatPlanner
     # Set in bring-your-own-key mode: each request then calls Chutes with its own credential.
     tenants: Tenants | None = None
+    # Set by `chutes-mcp call` on a terminal, whose in-process server has one caller: it prints `chat`'s
+    # answer as it streams (MCP progress carries only its last words, throttled).
+    answer_listener: TextListener | None = None
 
     async def catalog_view(self) -> CatalogView:
         return await self.catalog.get(max_wait_s=CATALOG_WAIT_S)
@@ -49,7 +53,9 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, tenancy: TenancyMode = "server") -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, *, tenancy: TenancyMode = "server", answer_listener: TextListener | None = None
+) -> AsyncIterator[Runtime]:
     """Open the shared state for the life of the server; nothing here waits on the network.
 
     `tenancy` "request" takes each caller's Chutes key from its request ("request-bearer": also from
@@ -80,4 +86,5 @@ async def open_runtime(settings: Settings, *, tenancy: TenancyMode = "server") -
                 tenants=None
                 if tenancy == "server"
                 else Tenants(settings, client.http, bearer_is_key=tenancy == "request-bearer"),
+                answer_listener=answer_listener,
             )

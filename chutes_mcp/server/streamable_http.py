@@ -69,7 +69,10 @@ class HttpOptions:
         if self.max_body_bytes <= 0:
             raise HttpConfigError(f"--max-body-bytes must be a positive number, got {self.max_body_bytes}")
         if any(len(token) < 16 for token in self.auth_tokens):
-            raise HttpConfigError("server auth tokens must be at least 16 characters long")
+            raise HttpConfigError(
+                "--auth-token / CHUTES_MCP_AUTH_TOKENS: each token must be at least 16 characters long, "
+                "e.g. from `openssl rand -hex 24`"
+            )
 
     @property
     def public_url(self) -> str:
@@ -135,6 +138,7 @@ class AccessLog:
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
+                # The SDK answers some requests with an `HTTPStatus` member: logged as a plain number.
                 status = int(message["status"])
                 message["headers"] = [
                     *message.get("headers", []),

@@ -116,13 +116,26 @@ def chute_slug(name: str, username: str = "chutes") -> str:
     return slug[:58].rstrip("-")
 
 
+class CatalogFileError(ValueError):
+    """The catalog file given to the simulator cannot be read or is not a `/v1/models` body."""
+
+
 def load_capture(path: str | Path | None = None) -> list[dict[str, Any]]:
     """Read a `/v1/models` body (or a bare list of entries) from a file, or the bundled capture."""
     if path is None:
         text = resources.files("chutes_mcp.sim").joinpath("data", CAPTURE_FILE).read_text("utf-8")
-    else:
-        text = Path(path).read_text("utf-8")
-    return entries_from_json(json.loads(text))
+        return entries_from_json(json.loads(text))
+    expected = 'expected a /v1/models JSON body, {"object": "list", "data": [{"id": ...}, ...]}'
+    try:
+        return entries_from_json(json.loads(Path(path).read_text("utf-8")))
+    except OSError as exc:
+        raise CatalogFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise CatalogFileError(f"{path} is not UTF-8 text; {expected}") from None
+    except json.JSONDecodeError as exc:
+        raise CatalogFileError(f"{path} is not valid JSON ({exc}); {expected}") from None
+    except ValueError as exc:
+        raise CatalogFileError(f"{path}: {exc}; {expected}") from None
 
 
 def entries_from_json(payload: Any) -> list[dict[str, Any]]:

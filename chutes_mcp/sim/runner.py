@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,9 @@ import anyio
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from chutes_mcp import log
 from chutes_mcp.sim.app import create_app
+from chutes_mcp.sim.catalog import CatalogFileError
 from chutes_mcp.sim.identity import demo_api_key
 from chutes_mcp.sim.state import SimOptions, SimState
 from chutes_mcp.sim.write_batching import BatchingTransport
@@ -101,13 +103,17 @@ def _url(sock: socket.socket, host: str) -> str:
 
 
 @asynccontextmanager
-async def running(options: SimOptions) -> AsyncIterator[RunningSim]:
-    """Serve the simulator in the background of the caller's event loop until the block exits."""
+async def running(options: SimOptions, *, quiet: bool = False) -> AsyncIterator[RunningSim]:
+    """Serve the simulator in the background of the caller's event loop until the block exits.
+
+    `quiet`: only its warnings and errors are logged (embedded in a command with a server of its own).
+    """
     state = SimState.from_options(options)
     server = _server(options, state)
     with _bind(options.host, options.port) as sock:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
+            with log.below_warning_muted() if quiet else nullcontext():
+                tg.start_soon(server.serve, [sock])
             try:
                 yield RunningSim(url=_url(sock, options.host), state=state)
             finally:
@@ -116,11 +122,12 @@ async def running(options: SimOptions) -> AsyncIterator[RunningSim]:
 
 def _announce(sim: RunningSim) -> None:
     sys.stderr.write(
-        f"chutes-mcp sim: serving {sim.url}\n"
-        f"  CHUTES_API_BASE={sim.llm_base}\n"
-        f"  CHUTES_EMBED_BASE={sim.embed_base}\n"
-        f"  CHUTES_MANAGEMENT_BASE={sim.management_base}\n"
-        f"  CHUTES_API_KEY={demo_api_key()}  (any well-formed cpk_ key works)\n"
+        f"chutes-mcp sim: serving {sim.url} (Ctrl-C stops it)\n"
+        "# Point chutes-mcp at it from another shell (any well-formed cpk_ key works):\n"
+        f"export CHUTES_API_BASE={sim.llm_base}\n"
+        f"export CHUTES_EMBED_BASE={sim.embed_base}\n"
+        f"export CHUTES_MANAGEMENT_BASE={sim.management_base}\n"
+        f"export CHUTES_API_KEY={demo_api_key()}\n"
     )
     sys.stderr.flush()
 
@@ -132,10 +139,13 @@ async def _serve_forever(options: SimOptions) -> None:
 
 
 def run(options: SimOptions) -> int:
+    """Serve until interrupted (Ctrl-C is left to the caller); 2 when the options are unusable (a bad
+    catalog file), 1 when the port is."""
     try:
         anyio.run(_serve_forever, options)
-    except KeyboardInterrupt:
-        return 0
+    except CatalogFileError as exc:
+        sys.stderr.write(f"chutes-mcp sim: --catalog: {exc}\n")
+        return 2
     except OSError as exc:
         sys.stderr.write(f"chutes-mcp sim: {exc}\n")
         return 1

@@ -33,12 +33,35 @@ def test_pages_cover_the_listing_once_in_order() -> None:
     assert seen == sorted((model.id for model in VIEW.models), key=str.lower)
 
 
-def test_a_cursor_from_before_a_catalog_refresh_is_refused() -> None:
+def test_a_cursor_survives_a_refresh_that_changed_nothing_it_lists() -> None:
+    """Tied to what the catalog holds, not to when it was fetched: the same catalog fetched again (in
+    this process or in the next `chutes-mcp call`) takes the cursor."""
     cursor = browse_models(VIEW, ANY, limit=5).next_cursor
-    refreshed = replace(VIEW.snapshot, fetched_at=datetime(2026, 3, 1, tzinfo=UTC))
-    later = CatalogView(snapshot=refreshed, source="live", stale=False, last_error=None)
-    with pytest.raises(InvalidCursorError, match="refreshed"):
+    refetched = replace(VIEW.snapshot, fetched_at=datetime(2026, 3, 1, tzinfo=UTC), derived={})
+    later = CatalogView(snapshot=refetched, source="live", stale=False, last_error=None)
+    assert (
+        browse_models(later, ANY, limit=5, cursor=cursor).models
+        == browse_models(VIEW, ANY, limit=5, cursor=cursor).models
+    )
+
+
+def test_a_cursor_is_refused_once_the_models_it_lists_changed() -> None:
+    cursor = browse_models(VIEW, ANY, limit=5).next_cursor
+    changed = replace(VIEW.snapshot, models=VIEW.models[1:], derived={})
+    later = CatalogView(snapshot=changed, source="live", stale=False, last_error=None)
+    with pytest.raises(InvalidCursorError, match="changed since the cursor was issued"):
         browse_models(later, ANY, limit=5, cursor=cursor)
+    # A change outside the listing moves none of its pages.
+    tee_cursor = browse_models(VIEW, ModelFilter(tee_only=True), limit=5).next_cursor
+    without_a_plain_model = tuple(m for m in VIEW.models if m.id != "Qwen/Qwen3-32B")
+    assert len(without_a_plain_model) == len(VIEW.models) - 1
+    other = CatalogView(
+        snapshot=replace(VIEW.snapshot, models=without_a_plain_model, derived={}),
+        source="live",
+        stale=False,
+        last_error=None,
+    )
+    assert browse_models(other, ModelFilter(tee_only=True), limit=5, cursor=tee_cursor).offset == 5
 
 
 @pytest.mark.parametrize("offset", [0, -3, 10_000, "5", True])

@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from chutes_mcp.chutes.chat.cost import TokenPrices
-from chutes_mcp.chutes.chat.failover import FAILOVER_CODES, run_chat
+from chutes_mcp.chutes.chat.failover import FAILOVER_CODES, quota_after, run_chat
 from chutes_mcp.chutes.chat.progress import ProgressThrottle, ProgressUpdate
 from chutes_mcp.chutes.chat.reasoning import clip_reasoning, is_empty_answer
 from chutes_mcp.chutes.chat.request import ChatRequest
@@ -29,6 +29,7 @@ from chutes_mcp.chutes.types import (
     ChatEvent,
     ChatResult,
     Done,
+    QuotaHeaders,
     ReasoningDelta,
     ResponseMeta,
     TextDelta,
@@ -186,6 +187,57 @@ async def test_retry_without_thinking_only_where_thinking_can_go_down(
             await call
         assert ("always reasons" in raised.value.hint) is (thinking is None)
     assert len(client.requests) == requests
+
+
+async def test_usage_cost_and_quota_agree_across_attempts() -> None:
+    """After retry_without_thinking both attempts are billed: the total usage and cost count both,
+    each attempt carries its own, and the quota is the one after the call (Chutes' headers count the
+    requests before each one)."""
+    first = answer("", finish="length", reasoning="hmm")
+    second = answer("the answer")
+    first[-1] = Done("length", "m", ResponseMeta(quota=QuotaHeaders(total=200, used=7, remaining=193)))
+    second[-1] = Done("stop", "m", ResponseMeta(quota=QuotaHeaders(total=200, used=8, remaining=192)))
+    outcome = await run_chat(
+        ScriptedClient(first, second),
+        REQUEST,
+        ["a"],
+        prices=lambda _: PRICES,
+        deadline_s=30,
+        retry_without_thinking=True,
+    )
+    per_attempt = [(a.usage, a.cost_usd) for a in outcome.attempts]
+    one = Usage(prompt_tokens=10, completion_tokens=5)
+    assert per_attempt == [(one, pytest.approx(20 / 1_000_000))] * 2
+    assert outcome.usage == Usage(prompt_tokens=20, completion_tokens=10)
+    assert outcome.cost_usd == pytest.approx(sum(cost for _, cost in per_attempt))
+    assert (outcome.quota.used, outcome.quota.remaining, outcome.quota.total) == (9, 191, 200)
+
+
+@pytest.mark.parametrize(
+    ("sent", "after"),
+    [
+        (QuotaHeaders(total=200, used=199, remaining=1), (200, 0)),
+        (QuotaHeaders(total=0, used=0, remaining=0), (0, 0)),  # a pay-as-you-go key: not counted
+        (QuotaHeaders(), (None, None)),  # Chutes did not say
+    ],
+)
+def test_quota_after_counts_this_request(sent: QuotaHeaders, after: tuple[int | None, int | None]) -> None:
+    counted = quota_after(sent)
+    assert (counted.used, counted.remaining) == after
+
+
+async def test_the_answer_is_heard_as_it_streams() -> None:
+    heard: list[str] = []
+    outcome = await run_chat(
+        ScriptedClient(answer("one two three")),
+        REQUEST,
+        ["a"],
+        prices=lambda _: PRICES,
+        deadline_s=30,
+        on_text=heard.append,
+    )
+    assert heard == ["one ", "two ", "three"]
+    assert "".join(heard) == outcome.result.text
 
 
 async def test_cost_is_unknown_when_a_price_is() -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
 from chutes_mcp.chutes.catalog.aliases import ModelResolver
-from chutes_mcp.chutes.catalog.models import ModelInfo
+from chutes_mcp.chutes.catalog.models import ModelInfo, Prices
 from chutes_mcp.chutes.catalog.service import CatalogView, bundled_snapshot
 from chutes_mcp.chutes.chat.budget import enforce_cost_limit, estimate_prompt_tokens, worst_case
 from chutes_mcp.chutes.chat.plan import AUTO_FALLBACKS, ChatNeeds, ChatPlanner
@@ -152,17 +153,48 @@ def test_worst_case(model: str, prompt_tokens: int, max_tokens: int | None, usd:
 def test_cost_limit_refuses_the_first_candidate_and_drops_dear_fallbacks() -> None:
     plan = planner().plan(VIEW, NEMO, ["zai-org/GLM-5-TEE"], TEXT_ONLY)
     kept = enforce_cost_limit(plan, 0.001, prompt_tokens=100, max_tokens=1000)
-    assert [c.model for c in kept.candidates] == [NEMO]
-    assert any("GLM-5-TEE left out" in note for note in kept.notes)
+    assert [c.model for c in kept.plan.candidates] == [NEMO]
+    assert kept.max_tokens == 1000
+    assert any("GLM-5-TEE left out" in note for note in kept.plan.notes)
     with pytest.raises(CostLimitError, match="exceeds the limit"):
         enforce_cost_limit(plan, 0.00001, prompt_tokens=100, max_tokens=1000)
 
 
-def test_cost_limit_refuses_what_it_cannot_bound() -> None:
+def test_without_max_tokens_the_limit_caps_it_and_says_so() -> None:
+    """The README's example: $0.05 on GLM-4.7 ($1.70 per 1M output, up to 65,535 tokens: $0.11)."""
+    plan = planner().plan(VIEW, GLM, None, TEXT_ONLY)
+    budget = enforce_cost_limit(plan, 0.05, prompt_tokens=1_000, max_tokens=None)
+    expected = int((0.05 * 1_000_000 - 1_000 * 0.38) / 1.7)  # 29,188 tokens
+    assert budget.max_tokens == expected
+    case = worst_case(_info(GLM), 1_000, budget.max_tokens)
+    assert case.usd is not None
+    assert case.usd <= 0.05
+    assert budget.plan.candidates == plan.candidates
+    assert any(f"max_tokens capped at {expected:,}" in note for note in budget.plan.notes)
+    # A limit the whole output fits in leaves max_tokens alone.
+    roomy = enforce_cost_limit(plan, 1.0, prompt_tokens=1_000, max_tokens=None)
+    assert (roomy.max_tokens, roomy.plan.notes) == (None, plan.notes)
+
+
+def test_a_limit_too_small_for_a_short_answer_refuses() -> None:
+    plan = planner().plan(VIEW, GLM, None, TEXT_ONLY)
+    with pytest.raises(CostLimitError, match="the shortest answer allowed"):
+        enforce_cost_limit(plan, 0.0001, prompt_tokens=100, max_tokens=None)
+
+
+def test_cost_limit_caps_what_has_prices_but_no_ceiling_and_refuses_what_has_no_prices() -> None:
     plan = planner().plan(VIEW, "NousResearch/Hermes-4.3-36B", None, TEXT_ONLY)
-    with pytest.raises(CostLimitError, match="gives no output ceiling"):
-        enforce_cost_limit(plan, 10.0, prompt_tokens=100, max_tokens=None)
-    assert enforce_cost_limit(plan, 10.0, prompt_tokens=100, max_tokens=100).candidates == plan.candidates
+    budget = enforce_cost_limit(plan, 10.0, prompt_tokens=100, max_tokens=None)
+    assert budget.max_tokens is not None
+    assert budget.max_tokens > 0
+    assert (
+        enforce_cost_limit(plan, 10.0, prompt_tokens=100, max_tokens=100).plan.candidates == plan.candidates
+    )
+    first = plan.candidates[0]
+    assert first.info is not None
+    unpriced = replace(first, info=first.info.model_copy(update={"prices": Prices()}))
+    with pytest.raises(CostLimitError, match="gives no token prices"):
+        enforce_cost_limit(replace(plan, candidates=(unpriced,)), 10.0, 100, None)
 
 
 @pytest.mark.parametrize(

@@ -73,6 +73,18 @@ def test_code_from_callback(url: str, error: type[Exception] | None) -> None:
             code_from_callback(url, "s1")
 
 
+@pytest.mark.parametrize(
+    "pasted",
+    ["asdf", "", "\n", "cpk_0123.4567", "https://chutes.ai/", "127.0.0.1:1456/oauth-callback?code=abc"],
+)
+def test_something_that_is_not_a_redirect_says_so_and_shows_the_form(pasted: str) -> None:
+    """Garbage pasted at `login --no-browser` is not "a state mismatch": the message says what to paste."""
+    with pytest.raises(BadRequestError) as caught:
+        code_from_callback(pasted, "s1", "http://127.0.0.1:1456/oauth-callback")
+    assert "is not the redirect URL of a sign-in" in caught.value.message
+    assert "http://127.0.0.1:1456/oauth-callback?code=...&state=..." in caught.value.hint
+
+
 def test_token_store_writes_0600_atomically_and_round_trips(tmp_path: Path) -> None:
     store = TokenStore(tmp_path / "nested" / "oauth-token.json")
     assert store.load() is None

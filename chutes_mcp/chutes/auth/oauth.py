@@ -97,6 +97,9 @@ class TokenStore:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError) as exc:
+            log.warning("oauth.token_file_unreadable", path=str(self.path), error=type(exc).__name__)
+            return None
         try:
             return TokenSet.model_validate_json(raw)
         except ValidationError:
@@ -155,9 +158,19 @@ def authorize_url(app: OAuthApp, *, redirect_uri: str, state: str, challenge: st
     return f"{app.idp_base}/authorize?{query}"
 
 
-def code_from_callback(callback_url: str, expected_state: str) -> str:
+def code_from_callback(callback_url: str, expected_state: str, redirect_uri: str = "") -> str:
     """The authorization code from the redirect the browser landed on (pasted or received)."""
-    params = parse_qs(urlsplit(callback_url.strip()).query)
+    pasted = callback_url.strip()
+    parts = urlsplit(pasted)
+    params = parse_qs(parts.query)
+    if parts.scheme not in ("http", "https") or not ({"code", "state", "error"} & params.keys()):
+        shown = f"{pasted[:60]!r}{'…' if len(pasted) > 60 else ''}" if pasted else "nothing"
+        expected = redirect_uri or "http://127.0.0.1:<port>/<path>"
+        raise BadRequestError(
+            f"{shown} is not the redirect URL of a sign-in",
+            hint=f"After approving in the browser, copy the whole address it was sent to: {expected}"
+            "?code=...&state=... (the page itself may fail to load; the address is what counts).",
+        )
     if "error" in params:
         error = params["error"][0]
         description = params.get("error_description", [""])[0]
@@ -326,7 +339,7 @@ async def login(
         callback_url = server.callback_url
     if not callback_url:
         callback_url = await ask_pasted_url(url)
-    code = code_from_callback(callback_url, state)
+    code = code_from_callback(callback_url, state, redirect_uri)
     tokens = await OAuthClient(http, app).exchange_code(code, verifier, redirect_uri)
     TokenStore(settings.token_path).save(tokens)
     log.info("oauth.login_complete", scope=tokens.scope, token_file=str(settings.token_path))

@@ -163,7 +163,8 @@ def browse_models(
 ) -> ModelPage:
     """A page of the models passing `model_filter` whose id matches every word of `query`.
 
-    Raises InvalidCursorError when `cursor` was not issued for this filter, query, sort and catalog copy.
+    Raises InvalidCursorError when `cursor` was not issued for this filter, query and sort, or when the
+    models they list have changed since.
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be 1 to {MAX_LIMIT}, got {limit}")
@@ -174,7 +175,7 @@ def browse_models(
     rank = index.ranks[sort]
     matching.sort(key=rank.__getitem__)
     query_stamp = _query_stamp(model_filter, terms, sort)
-    catalog_stamp = _catalog_stamp(view)
+    catalog_stamp = view.snapshot.memo(("listing", query_stamp), lambda: _listing_stamp(view, matching))
     offset = 0 if cursor is None else _read_cursor(cursor, query_stamp, catalog_stamp, len(matching))
     end = offset + limit
     wanted = [column for column in dict.fromkeys(columns) if column != "id"]
@@ -198,7 +199,10 @@ def _suggest(view: CatalogView, index: CatalogIndex, passing: Sequence[int], ter
 
 
 # A cursor is opaque to callers; inside it carries the offset and what it is valid for, so a cursor from
-# another query, or from before a catalog refresh, is refused instead of silently skipping models.
+# another query, or from before the listed models changed, is refused instead of silently skipping
+# models. What it is valid for is the listing's content (which models, in which order), not when the
+# catalog was fetched: a cursor survives a refresh that changed nothing it lists, and works in another
+# process that fetched the same catalog.
 
 
 def _query_stamp(model_filter: ModelFilter, terms: list[str], sort: SortKey) -> str:
@@ -206,8 +210,9 @@ def _query_stamp(model_filter: ModelFilter, terms: list[str], sort: SortKey) -> 
     return hashlib.sha256(described.encode()).hexdigest()[:16]
 
 
-def _catalog_stamp(view: CatalogView) -> str:
-    return f"{view.snapshot.origin}@{view.fetched_at.isoformat()}"
+def _listing_stamp(view: CatalogView, matching: Sequence[int]) -> str:
+    ids = "\n".join(view.models[position].id for position in matching)
+    return hashlib.sha256(ids.encode()).hexdigest()[:16]
 
 
 def _write_cursor(offset: int, query_stamp: str, catalog_stamp: str) -> str:
@@ -230,7 +235,7 @@ def _read_cursor(cursor: str, query_stamp: str, catalog_stamp: str, total: int) 
         )
     if cursor_catalog != catalog_stamp:
         raise InvalidCursorError(
-            "the model catalog was refreshed since the cursor was issued, so its pages moved",
+            "the models this listing holds changed since the cursor was issued, so its pages moved",
             hint="Leave `cursor` out to list from the first page of the current catalog.",
         )
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 < offset < total:

@@ -3,7 +3,8 @@
 Failover happens only before the first token: a model that is missing, cold, saturated or failing is
 left for the next candidate, while errors the next model would hit as well (credentials, quota, a bad
 request, TEE refusal) and anything after content has started end the call. One deadline spans all
-candidates. Every attempt is recorded, and every billed attempt counts in the cost.
+candidates. Every attempt is recorded, and every billed attempt counts in the usage and the cost,
+each attempt's own and the total.
 """
 
 from __future__ import annotations
@@ -29,7 +30,16 @@ from chutes_mcp.chutes.chat.reasoning import is_empty_answer
 from chutes_mcp.chutes.chat.reasoning_switches import can_think_less, wanted_thinking
 from chutes_mcp.chutes.chat.request import ChatRequest
 from chutes_mcp.chutes.errors import ChutesError, ChutesTimeoutError, EmptyAnswerError
-from chutes_mcp.chutes.types import ChatEvent, ChatResult, Done, ReasoningDelta, UsageEvent
+from chutes_mcp.chutes.types import (
+    ChatEvent,
+    ChatResult,
+    Done,
+    QuotaHeaders,
+    ReasoningDelta,
+    TextDelta,
+    Usage,
+    UsageEvent,
+)
 
 FAILOVER_CODES = frozenset(
     {"model_unavailable", "model_not_found", "rate_limited", "upstream_error", "network", "timeout"}
@@ -38,6 +48,8 @@ FAILOVER_CODES = frozenset(
 would fail the same way on every candidate."""
 
 PriceLookup = Callable[[str], TokenPrices | None]
+TextListener = Callable[[str], None]
+"""Hears each piece of the answer as it streams (a local display); must return at once."""
 
 
 class ChatStreamer(Protocol):
@@ -54,6 +66,8 @@ class Attempt:
     retries: int
     """Retries the client made on this model before the attempt ended."""
     cost_usd: float | None = None
+    usage: Usage | None = None
+    """What Chutes billed for this attempt; None when it billed nothing or did not say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +75,41 @@ class ChatOutcome:
     result: ChatResult
     attempts: tuple[Attempt, ...]
     cost_usd: float | None
-    """All billed attempts together; None when a billed model's prices are unknown."""
+    """All billed attempts together; None when a billed model's prices or usage are unknown."""
+    usage: Usage | None
+    """The tokens of all billed attempts together, so it agrees with `cost_usd`."""
+    quota: QuotaHeaders
+    """The daily request quota after the call, where Chutes says it."""
     ttft_ms: int | None
     """From the start of the call (failed attempts included) to the first streamed token."""
     latency_ms: int
     retried_without_thinking: bool
+
+
+def _summed(usages: Sequence[Usage]) -> Usage | None:
+    if not usages:
+        return None
+    if len(usages) == 1:
+        return usages[0]
+    return Usage(
+        prompt_tokens=sum(u.prompt_tokens for u in usages),
+        completion_tokens=sum(u.completion_tokens for u in usages),
+        total_tokens=sum(u.total_tokens for u in usages),
+        cached_tokens=sum(u.cached_tokens for u in usages),
+    )
+
+
+def quota_after(quota: QuotaHeaders) -> QuotaHeaders:
+    """The quota once this request is counted.
+
+    Chutes' headers give the count from before the request, and it counts each answered request once
+    (reference §7.2, §7.4). Left as sent when Chutes does not count this caller's requests (no headers,
+    or the 0/0/0 of a pay-as-you-go key).
+    """
+    if not quota.total or quota.used is None:
+        return quota
+    remaining = None if quota.remaining is None else max(quota.remaining - 1, 0)
+    return quota.model_copy(update={"used": quota.used + 1, "remaining": remaining})
 
 
 def _ms(since: float) -> int:
@@ -79,11 +123,13 @@ class _ChatRun:
         prices: PriceLookup,
         deadline_s: float,
         on_progress: ProgressCallback | None,
+        on_text: TextListener | None = None,
     ) -> None:
         self._client = client
         self._prices = prices
         self._deadline_s = deadline_s
         self._on_progress = on_progress
+        self._on_text = on_text
         self._throttle = ProgressThrottle()
         self._started_at = time.monotonic()
         self._ends_at = anyio.current_time() + deadline_s
@@ -91,6 +137,7 @@ class _ChatRun:
         self.tokens = 0  # across attempts, so reported progress never goes down
         self.attempts: list[Attempt] = []
         self.costs: list[float | None] = []
+        self.usages: list[Usage] = []
 
     async def stream(self, request: ChatRequest) -> ChatResult:
         accumulator = ChatAccumulator()
@@ -107,11 +154,14 @@ class _ChatRun:
 
     async def _relay(self, request: ChatRequest, accumulator: ChatAccumulator) -> None:
         on_progress = self._on_progress
+        on_text = self._on_text
         async with aclosing(self._client.chat_stream(request, enclosed=True)) as events:
             async for event in events:
                 accumulator.add(event)
                 if isinstance(event, UsageEvent | Done):
                     continue
+                if on_text is not None and isinstance(event, TextDelta):
+                    on_text(event.text)
                 self.tokens += 1
                 if self._first_token_at is None:
                     self._first_token_at = time.monotonic()
@@ -140,11 +190,13 @@ class _ChatRun:
         self.attempts.append(attempt)
 
     def bill(self, result: ChatResult) -> float | None:
-        if result.usage is None:
-            return None
+        """Count an answered attempt; its cost, None when its usage or prices are unknown."""
         prices = self._prices(result.model)
-        cost = cost_usd(result.usage, prices) if prices is not None else None
+        usage = result.usage
+        cost = cost_usd(usage, prices) if usage is not None and prices is not None else None
         self.costs.append(cost)
+        if usage is not None:
+            self.usages.append(usage)
         return cost
 
     def outcome(self, result: ChatResult, retried_without_thinking: bool) -> ChatOutcome:
@@ -154,6 +206,8 @@ class _ChatRun:
             result=result,
             attempts=tuple(self.attempts),
             cost_usd=total,
+            usage=_summed(self.usages) if len(self.usages) == len(self.costs) else None,
+            quota=quota_after(result.meta.quota),
             ttft_ms=None if ttft is None else round((ttft - self._started_at) * 1000),
             latency_ms=_ms(self._started_at),
             retried_without_thinking=retried_without_thinking,
@@ -178,11 +232,12 @@ async def run_chat(
     prices: PriceLookup,
     deadline_s: float,
     on_progress: ProgressCallback | None = None,
+    on_text: TextListener | None = None,
     retry_without_thinking: bool = False,
     heartbeat_s: float = HEARTBEAT_S,
 ) -> ChatOutcome:
     """Ask `models` in order (the `model` of `request` is replaced) until one answers."""
-    run = _ChatRun(client, prices, deadline_s, on_progress)
+    run = _ChatRun(client, prices, deadline_s, on_progress, on_text)
     if on_progress is None:
         return await _attempts(run, request, models, deadline_s, retry_without_thinking)
     # Only a caller that listens to progress pays for the heartbeat's task group. The call's own
@@ -235,9 +290,9 @@ async def _attempts(
         cost = run.bill(result)
         retries = len(result.meta.retries)
         if not is_empty_answer(result):
-            run.record(Attempt(model, "ok", 200, _ms(started), retries, cost))
+            run.record(Attempt(model, "ok", 200, _ms(started), retries, cost, result.usage))
             return run.outcome(result, retried)
-        run.record(Attempt(model, "empty_answer", 200, _ms(started), retries, cost))
+        run.record(Attempt(model, "empty_answer", 200, _ms(started), retries, cost, result.usage))
         # Thinking already off, or impossible to turn down: a retry would spend the same tokens again.
         stuck = not can_think_less(model)
         already_off = wanted_thinking(request.thinking, request.reasoning_effort) is False

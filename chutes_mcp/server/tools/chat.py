@@ -252,10 +252,11 @@ class ChatArgs(ToolArguments):
     max_cost_usd: float | None = Field(
         None,
         ge=MIN_COST_USD,
-        description="Refuse before calling when the worst case (prompt estimate + max_tokens, else the "
-        "model's output limit, at catalog prices) could cost more, e.g. 0.01; a model without published "
-        "prices is refused too. The server cap CHUTES_MAX_COST_PER_CALL_USD applies as well (the lower "
-        "one wins).",
+        description="Keep the worst case (prompt estimate + max_tokens, at catalog prices) within this, "
+        "e.g. 0.01: without max_tokens, max_tokens is capped at what it pays for (said in `notes`); "
+        "refused before calling when max_tokens, or the shortest answer, could cost more, or the model has "
+        "no published prices. The server cap CHUTES_MAX_COST_PER_CALL_USD applies as well (the lower one "
+        "wins).",
     )
 
     @model_validator(mode="after")
@@ -312,6 +313,8 @@ class AttemptOut(BaseModel):
     status: int | None = Field(description="HTTP status, when there was one.")
     ms: int = Field(description="Time spent on the attempt, retries included.")
     retries: int = Field(description="Retries the client made on this model.")
+    usage: Usage | None = Field(description="Tokens Chutes billed for this attempt; null when none.")
+    cost_usd: float | None = Field(description="USD for this attempt; null when unknown or not billed.")
 
 
 class ChatResult(BaseModel):
@@ -323,17 +326,20 @@ class ChatResult(BaseModel):
     model_used: str = Field(description="The model that answered.")
     model_requested: str = Field(description="The model as asked for (or the server default).")
     attempts: list[AttemptOut] = Field(description="Every model tried, in order.")
-    usage: Usage | None = Field(description="Tokens billed for the answer.")
+    usage: Usage | None = Field(description="Tokens billed over every attempt (each one's in `attempts`).")
     cost_usd: float | None = Field(
         description="USD for every billed attempt at catalog prices; null when a price is unknown."
     )
     latency_ms: int = Field(description="Whole call, failover included.")
     ttft_ms: int | None = Field(description="From the start of the call to the first token.")
     invocation_id: str | None = Field(description="Chutes' id for the call, for support requests.")
-    quota: QuotaHeaders = Field(description="The daily request quota as Chutes counted it before this call.")
+    quota: QuotaHeaders = Field(
+        description="The daily request quota after this call, where Chutes says it (null fields otherwise)."
+    )
     notes: list[str] = Field(
-        description="Things worth knowing: alias fallbacks, dropped fallbacks, retries, and reasoning asks "
-        "the model that answered cannot honour (thinking off on a model that always reasons, say)."
+        description="Things worth knowing: alias fallbacks, dropped fallbacks, retries, a capped max_tokens, "
+        "and reasoning asks the model that answered cannot honour (thinking off on a model that always "
+        "reasons, say)."
     )
 
 
@@ -344,6 +350,8 @@ def _attempt(attempt: Attempt) -> AttemptOut:
         status=attempt.status,
         ms=attempt.ms,
         retries=attempt.retries,
+        usage=attempt.usage,
+        cost_usd=attempt.cost_usd,
     )
 
 
@@ -363,12 +371,12 @@ def _result(args: ChatArgs, requested: str, outcome: ChatOutcome, notes: list[st
         model_used=answer.model,
         model_requested=requested,
         attempts=[_attempt(attempt) for attempt in outcome.attempts],
-        usage=answer.usage,
+        usage=outcome.usage,
         cost_usd=outcome.cost_usd,
         latency_ms=outcome.latency_ms,
         ttft_ms=outcome.ttft_ms,
         invocation_id=answer.meta.invocation_id,
-        quota=answer.meta.quota,
+        quota=outcome.quota,
         notes=notes,
     )
 
@@ -392,16 +400,18 @@ async def chat(runtime: Runtime, args: ChatArgs, ctx: ToolContext) -> Reply[Chat
     tools = [tool.model_dump(exclude_none=True) for tool in args.tools] if args.tools else None
     response_format = args.response_format.model_dump(by_alias=True) if args.response_format else None
     limits = [limit for limit in (args.max_cost_usd, settings.max_cost_per_call_usd) if limit is not None]
+    max_tokens = args.max_tokens
     if limits:
         prompt_tokens = estimate_prompt_tokens(messages, tools=tools, response_format=response_format)
-        plan = enforce_cost_limit(plan, min(limits), prompt_tokens, args.max_tokens)
+        budget = enforce_cost_limit(plan, min(limits), prompt_tokens, max_tokens)
+        plan, max_tokens = budget.plan, budget.max_tokens
     tool_choice = (
         args.tool_choice.model_dump() if isinstance(args.tool_choice, NamedToolChoice) else args.tool_choice
     )
     request = ChatRequest(
         model=plan.candidates[0].model,
         messages=messages,
-        max_tokens=args.max_tokens,
+        max_tokens=max_tokens,
         temperature=args.temperature,
         top_p=args.top_p,
         stop=args.stop,
@@ -439,6 +449,7 @@ async def chat(runtime: Runtime, args: ChatArgs, ctx: ToolContext) -> Reply[Chat
         prices=prices,
         deadline_s=args.timeout_s or settings.timeout_s,
         on_progress=report,
+        on_text=runtime.answer_listener,
         retry_without_thinking=args.retry_without_thinking,
     )
     answered = outcome.result.model
