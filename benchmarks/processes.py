@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,9 +116,9 @@ def server_http(env: Mapping[str, str]) -> Iterator[Spawned]:
         yield server
 
 
-def stdio_server_pids() -> set[int]:
-    """Our children whose command line is exactly `python -m chutes_mcp serve`: the stdio servers that
-    `mcp.Client` spawned (the SDK does not expose their pids)."""
+def stdio_server_pids(command: Sequence[str] = SERVE) -> set[int]:
+    """Our children whose command line is exactly `command` (by default `python -m chutes_mcp serve`):
+    the stdio servers that `mcp.Client` spawned (the SDK does not expose their pids)."""
     me = str(os.getpid())
     found = set()
     for entry in Path("/proc").iterdir():
@@ -129,7 +129,7 @@ def stdio_server_pids() -> set[int]:
             cmdline = (entry / "cmdline").read_bytes().decode().split("\0")[:-1]
         except (OSError, IndexError):
             continue
-        if ppid == me and cmdline == SERVE:
+        if ppid == me and cmdline == list(command):
             found.add(int(entry.name))
     return found
 
