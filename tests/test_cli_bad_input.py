@@ -140,6 +140,7 @@ FLAG_CASES: list[Case] = [
     Case(("call", "account", '{"prompt": '), says=("ARGUMENTS is not JSON", '{"prompt": "hi"}')),
     Case(("call", "account", "prompt=hello"), says=("ARGUMENTS is not JSON", '{"prompt": "hi"}')),
     Case(("call", "account", '["hello"]'), says=("ARGUMENTS must be a JSON object", '{"prompt": "hi"}')),
+    Case(("call", "account", "[" * 100_000), says=("ARGUMENTS is nested too deeply", '{"prompt": "hi"}')),
     Case(("call", "no_such_tool", "--sim"), says=("no_such_tool",)),
     Case(("call", "account", "--output", "/nonexistent/dir/out.json"), says=("--output", "cannot write")),
     Case(("call", "account", "--log-level", "chatty"), says=("--log-level", "DEBUG, INFO, WARNING or ERROR")),

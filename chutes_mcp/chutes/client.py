@@ -89,7 +89,7 @@ def _meta(headers: Mapping[str, str], retries: tuple[RetryRecord, ...]) -> Respo
 async def _json_body(response: httpx2.Response) -> Any:
     try:
         return json.loads(await response.aread())
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise UpstreamError(
             f"Chutes answered {response.status_code} with a body that is not JSON",
             status=response.status_code,

@@ -74,7 +74,7 @@ def parse_error_body(body: bytes) -> tuple[str, Mapping[str, Any] | None, bool]:
         return "", None, False
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         is_html = text.lstrip().startswith("<")
         return _message_from_text(text), None, is_html
     message, detail = _message_from_json(parsed)
