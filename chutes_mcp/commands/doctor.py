@@ -87,7 +87,7 @@ async def _exchange(
             "check the URL and the network",
         )
     except httpx2.TransportError as exc:
-        error = NetworkError.from_transport(exc, f"calling {request.url}")
+        error = NetworkError.from_transport(exc, f"calling {request.url}", url=request.url)
         return None, Check(name, False, error.message, error.hint)
     return response, None
 

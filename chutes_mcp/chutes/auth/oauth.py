@@ -316,10 +316,11 @@ class OAuthClient:
         form = {**form, "client_id": self.app.client_id}
         if self.app.client_secret is not None:
             form["client_secret"] = self.app.client_secret.get_secret_value()
+        url = httpx2.URL(f"{self.app.idp_base}/{endpoint}")
         try:
-            response = await self._http.post(f"{self.app.idp_base}/{endpoint}", data=form)
+            response = await self._http.post(url, data=form)
         except httpx2.TransportError as exc:
-            raise NetworkError.from_transport(exc, "calling the Chutes IdP") from None
+            raise NetworkError.from_transport(exc, "calling the Chutes IdP", url=url) from None
         if response.status_code >= 400:
             error = error_from_response(response.status_code, response.content, response.headers)
             if response.status_code == 400:  # RFC 6749: invalid_grant, invalid_client, …

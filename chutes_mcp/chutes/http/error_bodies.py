@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from chutes_mcp.chutes.errors import (
+    PROXY_AUTH_HINT,
     AuthInvalidError,
     AuthScopeError,
     BadRequestError,
@@ -22,6 +23,7 @@ from chutes_mcp.chutes.errors import (
     ChutesTimeoutError,
     ModelNotFoundError,
     ModelUnavailableError,
+    NetworkError,
     QuotaExhaustedError,
     RateLimitedError,
     TeeRequiredError,
@@ -141,6 +143,11 @@ def error_from_response(
                 **common,
             )
         return ModelNotFoundError(message, **common)
+    if status == 407:
+        # Only a proxy answers 407 (a plain http:// request it forwards): a setup problem, not retried.
+        return NetworkError(
+            f"the proxy asks for credentials ({message})", retryable=False, hint=PROXY_AUTH_HINT, **common
+        )
     if status == 426:
         return TeeRequiredError(message, **common)
     if status == 429:
