@@ -139,19 +139,21 @@ def test_logout_leaves_a_directory_in_place_of_the_token_file_and_says_so(tmp_pa
     assert "Move the directory" in done.stderr
 
 
-async def test_a_server_key_with_non_ascii_characters_is_auth_invalid_and_never_echoed(
-    sim: SimProcess, tmp_path: Path
+@pytest.mark.parametrize("variable", ["CHUTES_API_KEY", "CHUTES_OAUTH_TOKEN"])
+async def test_a_server_credential_with_non_ascii_characters_is_auth_invalid_and_never_echoed(
+    sim: SimProcess, tmp_path: Path, variable: str
 ) -> None:
     key = API_KEY[:-2] + "é "
-    async with mcp_session(sim, tmp_path, "auto", CHUTES_API_KEY=key) as client:
+    settings = {"CHUTES_API_KEY": "", variable: key}
+    async with mcp_session(sim, tmp_path, "auto", **settings) as client:
         models = await client.call_tool("list_models", {"limit": 3})
         account = await client.call_tool("account", {})
     assert not models.is_error, text_of(models)
     error = error_of(account)
     assert error["code"] == "auth_invalid", error
-    assert "CHUTES_API_KEY" in error["message"]
+    assert variable in error["message"]
     assert f"position {len(API_KEY) - 1}" in error["message"], error
-    assert "chutes.ai" in error["hint"]
+    assert variable in error["hint"] or "chutes.ai" in error["hint"]
     assert API_KEY[:-2] not in text_of(account)
     assert API_KEY.rsplit(".", 1)[1][:-2] not in text_of(account)
 
