@@ -141,7 +141,7 @@ class ToolSpec(Generic[ArgsT, OutputT]):
 def _said(error: Mapping[str, Any]) -> str:
     """pydantic's message for one error, where it misleads or stutters put plainly."""
     if error["type"] == "finite_number":
-        if error["input"] != error["input"]:
+        if math.isnan(error["input"]):
             return "NaN is not a number"
         return (
             "is infinite (a number beyond ±1.8e308, such as 1e400, reads as infinity); give a finite number"
