@@ -216,7 +216,7 @@ class Settings(BaseSettings):
             return value
         try:
             decoded = json.loads(value) if value.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValueError("not a JSON object") from None
         if not isinstance(decoded, dict):
             raise ValueError("not a JSON object")
@@ -228,7 +228,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("{"):
-                value = json.loads(text)
+                try:
+                    value = json.loads(text)
+                except RecursionError:
+                    raise ValueError("nested too deeply to read") from None
             else:
                 pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
                 if any(len(pair) != 2 for pair in pairs):
@@ -240,6 +243,21 @@ class Settings(BaseSettings):
                     raise ValueError(f"{name!r} is not a valid header name")
                 if name.lower() in _RESERVED_HEADERS:
                     raise ValueError(f"{name} is set by the client itself and cannot be overridden")
+                header_value = value[name]
+                if isinstance(header_value, str) and not (
+                    header_value.isascii() and header_value.isprintable()
+                ):
+                    # Refused here rather than on every request, which could not encode it. Where, never
+                    # what: a header set here may carry a gateway's credential.
+                    at = next(
+                        at
+                        for at, char in enumerate(header_value, 1)
+                        if not (char.isascii() and char.isprintable())
+                    )
+                    raise ValueError(
+                        f"the value of {name} has a character no header can carry (non-ASCII or a control "
+                        f"character) at position {at}"
+                    )
         return value
 
     @field_validator("api_key", "oauth_token", "client_id", "client_secret", mode="before")

@@ -66,7 +66,8 @@ class ForwardProxy:
 
 
 @contextmanager
-def forward_proxy(directory: Path) -> Iterator[ForwardProxy]:
+def forward_proxy(directory: Path, basic_auth: tuple[str, str] | None = None) -> Iterator[ForwardProxy]:
+    """tinyproxy on a free port; with `basic_auth` (user, password) it answers 407 to anyone else."""
     binary = require("tinyproxy", "tinyproxy")
     port = free_port()
     log = directory / "tinyproxy.log"
@@ -74,6 +75,7 @@ def forward_proxy(directory: Path) -> Iterator[ForwardProxy]:
     config.write_text(
         f"Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 100\nAllow 127.0.0.1\n"
         f'LogFile "{log}"\nLogLevel Connect\nDisableViaHeader Yes\n'
+        + (f"BasicAuth {basic_auth[0]} {basic_auth[1]}\n" if basic_auth else "")
     )
     process = subprocess.Popen(
         [binary, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

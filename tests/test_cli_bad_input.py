@@ -72,6 +72,8 @@ SETTINGS_CASES: dict[str, list[Case]] = {
         setting("CHUTES_EXTRA_HEADERS", "X-Team", "each entry must be Name=value", "a JSON object"),
         setting("CHUTES_EXTRA_HEADERS", "Authorization=x", "cannot be overridden"),
         setting("CHUTES_EXTRA_HEADERS", "{not json", "a JSON object"),
+        setting("CHUTES_EXTRA_HEADERS", "X-Team=caf\u00e9", "X-Team", "position 4", "a JSON object"),
+        setting("CHUTES_EXTRA_HEADERS", '{"a":' * 20_000, "nested too deeply", "a JSON object"),
     ],
     "oauth_redirect_uri": [
         setting("CHUTES_OAUTH_REDIRECT_URI", "https://example.com/cb", "http://127.0.0.1:1456/oauth-callback")
@@ -94,6 +96,7 @@ SETTINGS_CASES: dict[str, list[Case]] = {
     "log_format": [setting("CHUTES_LOG_FORMAT", "xml", "console or json")],
     "aliases": [
         setting("CHUTES_ALIASES", "mine=foo", "not a JSON object", '{"alias": "model id"}'),
+        setting("CHUTES_ALIASES", "[" * 100_000, "not a JSON object"),
         setting("CHUTES_ALIASES", "mine=foo", "not a JSON object", args=("serve",)),
         setting("CHUTES_ALIASES", "mine=foo", "not a JSON object", args=("models",)),
     ],
@@ -140,6 +143,7 @@ FLAG_CASES: list[Case] = [
     Case(("call", "account", '{"prompt": '), says=("ARGUMENTS is not JSON", '{"prompt": "hi"}')),
     Case(("call", "account", "prompt=hello"), says=("ARGUMENTS is not JSON", '{"prompt": "hi"}')),
     Case(("call", "account", '["hello"]'), says=("ARGUMENTS must be a JSON object", '{"prompt": "hi"}')),
+    Case(("call", "account", "[" * 100_000), says=("ARGUMENTS is nested too deeply", '{"prompt": "hi"}')),
     Case(("call", "no_such_tool", "--sim"), says=("no_such_tool",)),
     Case(("call", "account", "--output", "/nonexistent/dir/out.json"), says=("--output", "cannot write")),
     Case(("call", "account", "--log-level", "chatty"), says=("--log-level", "DEBUG, INFO, WARNING or ERROR")),

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 
 import anyio
 import httpx2
 import pytest
-from client_support import sim_settings
+from client_support import hello, sim_settings
 from raw_server import Handler, answering, serving
 from sim_process import SimProcess
 
 from chutes_mcp.chutes.client import ChutesClient
+from chutes_mcp.chutes.errors import ChutesError
 from chutes_mcp.chutes.http.pool import build_http_client
 
 pytestmark = pytest.mark.anyio
@@ -223,3 +225,46 @@ async def test_a_streamed_request_body_goes_out_chunked(sim: SimProcess, tmp_pat
         response = await http.post(f"http://127.0.0.1:{port}/", content=pieces())
     assert response.content == b"one two three"
     assert received == [b"one ", b"two ", b"three"]
+
+
+_DEEP = b"[" * 100_000  # deeper than Python's JSON parser goes: RecursionError, not ValueError
+
+
+def _answer(status: int, body: bytes, content_type: bytes = b"application/json") -> bytes:
+    return b"HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s" % (
+        status,
+        content_type,
+        len(body),
+        body,
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        (_answer(200, _DEEP), "upstream_error"),
+        (_answer(500, _DEEP), "upstream_error"),
+        (_answer(400, b'{"detail": ' + _DEEP + b"}"), "bad_request"),
+        (_answer(200, b"data: " + _DEEP + b"\n\n", b"text/event-stream"), "upstream_error"),
+    ],
+    ids=["json-body", "error-body", "error-detail", "stream-event"],
+)
+async def test_json_nested_deeper_than_the_parser_goes_is_a_typed_error(
+    sim: SimProcess, tmp_path: Path, answer: bytes, code: str
+) -> None:
+    async with serving(answering(answer)) as (port, _):
+        base = f"http://127.0.0.1:{port}"
+        settings = sim_settings(sim, tmp_path, api_base=f"{base}/v1", management_base=base, max_retries=0)
+        async with ChutesClient(settings) as client:
+
+            async def call() -> None:
+                if b"event-stream" not in answer:
+                    await client.me()
+                    return
+                async with aclosing(client.chat_stream(hello())) as events:
+                    async for _ in events:
+                        pass
+
+            with pytest.raises(ChutesError) as caught:
+                await call()
+    assert caught.value.code == code

@@ -69,6 +69,31 @@ async def test_an_untrusted_certificate_is_refused(sim: SimProcess, tmp_path: Pa
     assert error.retryable is False, "a certificate that is not trusted will not be trusted on retry"
 
 
+@pytest.mark.parametrize(
+    ("issued_for", "host"),
+    [("chutes.example", "127.0.0.1"), ("127.0.0.1", "localhost")],
+    ids=["ip-address", "host-name"],
+)
+async def test_a_certificate_for_another_name_says_the_name_does_not_match(
+    sim: SimProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, issued_for: str, host: str
+) -> None:
+    # A trusted CA (SSL_CERT_FILE is already right): trusting more would not help, the URL's host would.
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(issued_for).configure_cert(server_tls)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    async with serving(forwarding_to(sim.url), tls=server_tls) as (port, _):
+        error = await chat_failure(sim, tmp_path, f"https://{host}:{port}/v1")
+    assert error.code == "network"
+    assert f"the certificate is not for {host}" in error.message, error.message
+    assert "certificate not trusted" not in error.message
+    assert "SSL_CERT_FILE" not in error.hint
+    assert "base URL" in error.hint
+    assert error.retryable is False
+
+
 async def test_https_to_a_plain_http_port_says_the_tls_handshake_failed(
     sim: SimProcess, tmp_path: Path
 ) -> None:

@@ -89,7 +89,7 @@ def _meta(headers: Mapping[str, str], retries: tuple[RetryRecord, ...]) -> Respo
 async def _json_body(response: httpx2.Response) -> Any:
     try:
         return json.loads(await response.aread())
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise UpstreamError(
             f"Chutes answered {response.status_code} with a body that is not JSON",
             status=response.status_code,
@@ -270,7 +270,7 @@ class ChutesClient:
         except httpx2.TimeoutException as exc:
             raise ChutesTimeoutError(f"{type(exc).__name__} calling {request.url.host}") from None
         except httpx2.TransportError as exc:
-            raise NetworkError.from_transport(exc, f"calling {request.url.host}") from None
+            raise NetworkError.from_transport(exc, f"calling {request.url.host}", url=request.url) from None
         except InsecureCredentialError as exc:
             raise BadRequestError(str(exc), hint="Use an https:// base URL.") from None
         if enabled(logging.DEBUG):

@@ -13,6 +13,10 @@ import ssl
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import httpx2
+
+from chutes_mcp.chutes.http.proxies import ProxyRoute, proxy_for
+
 if TYPE_CHECKING:
     from chutes_mcp.chutes.types import RetryRecord
 
@@ -184,18 +188,30 @@ class NetworkError(ChutesError):
 
     @classmethod
     def from_transport(
-        cls, exc: BaseException, doing: str, *, invocation_id: str | None = None
+        cls,
+        exc: BaseException,
+        doing: str,
+        *,
+        url: httpx2.URL | None = None,
+        invocation_id: str | None = None,
     ) -> NetworkError:
         """`exc`'s type, what failed, and why in the words of the socket or TLS layer underneath.
 
         httpx2 keeps only a summary; the reason ("certificate verify failed", "connection refused")
-        is on the exceptions it was raised from. A certificate or TLS failure is a setup problem, so
-        it is not retried and its hint says how to trust a proxy's CA.
+        is on the exceptions it was raised from. A certificate, TLS or proxy-credential failure is a
+        setup problem, so it is not retried and its hint says what to set. With the request's `url`,
+        a failure that is a proxy's names that proxy and the variable it came from.
         """
         cause = _innermost_cause(exc)
-        reason, hint, retryable = _network_reason(cause)
+        hint: str | None
+        status: int | None = None
+        if isinstance(exc, httpx2.ProxyError):
+            reason, hint, retryable, status = _proxy_answer(cause, url)
+        else:
+            reason, hint, retryable = _network_reason(cause, url)
         return cls(
             f"{type(exc).__name__} {doing}: {reason}",
+            status=status,
             hint=hint,
             retryable=retryable,
             invocation_id=invocation_id,
@@ -210,8 +226,26 @@ _TLS_HINT = (
     "The TLS handshake failed; check that the base URL's scheme and port are right "
     "(https:// needs a TLS port)."
 )
+_NAME_MISMATCH_HINT = (
+    "The certificate is valid, but for another name than the host in the URL: check the host of the "
+    "base URL (an IP address works only when the certificate lists it)."
+)
 _REFUSED_HINT = "Nothing accepts connections there; check the base URL and that the service is up."
 _DNS_HINT = "The host name does not resolve; check the base URL and this machine's DNS."
+PROXY_AUTH_HINT = (
+    "The proxy asks for a user name and password: put them in its URL in HTTPS_PROXY (HTTP_PROXY for "
+    "http:// base URLs), as http://user:password@host:port with special characters percent-encoded; "
+    "or check them, if they are there."
+)
+# X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH: a trusted certificate, another name.
+_NAME_MISMATCH_CODES = (62, 64)
+
+
+def _proxy_hint(proxy: ProxyRoute, problem: str) -> str:
+    return (
+        f"{problem} the proxy {proxy.url} (from {proxy.variable}): correct or unset {proxy.variable}, or "
+        "list the Chutes hosts in NO_PROXY to reach them without it."
+    )
 
 
 def _innermost_cause(exc: BaseException) -> BaseException:
@@ -225,17 +259,53 @@ def _innermost_cause(exc: BaseException) -> BaseException:
     return exc
 
 
-def _network_reason(cause: BaseException) -> tuple[str, str | None, bool]:
+def _network_reason(cause: BaseException, url: httpx2.URL | None) -> tuple[str, str | None, bool]:
     """A short reason, a hint (None: the default one), and whether trying again may help."""
     if isinstance(cause, ssl.SSLCertVerificationError):
+        if cause.verify_code in _NAME_MISMATCH_CODES:
+            named = (
+                f"the certificate is not for {url.host}" if url is not None else "certificate name mismatch"
+            )
+            return f"{named} ({cause.verify_message})", _NAME_MISMATCH_HINT, False
         return f"certificate not trusted ({cause.verify_message})", _CERTIFICATE_HINT, False
     if isinstance(cause, ssl.SSLError):
         return f"TLS handshake failed ({cause.reason or cause})", _TLS_HINT, False
+    # Through a proxy, the connection and the name lookup are the proxy's (it resolves the upstream).
+    proxy = proxy_for(url) if url is not None else None
     if isinstance(cause, ConnectionRefusedError):
+        if proxy is not None:
+            reason = f"connection refused by the proxy {proxy.url}"
+            return reason, _proxy_hint(proxy, "Nothing accepts connections at"), True
         return "connection refused", _REFUSED_HINT, True
     if isinstance(cause, socket.gaierror):
+        if proxy is not None:
+            reason = f"the host name of the proxy {proxy.url} does not resolve ({cause.strerror})"
+            return reason, _proxy_hint(proxy, "This machine cannot resolve the host name of"), True
         return f"host name not resolved ({cause.strerror})", _DNS_HINT, True
     return str(cause) or type(cause).__name__, None, True
+
+
+def _proxy_answer(cause: BaseException, url: httpx2.URL | None) -> tuple[str, str, bool, int | None]:
+    """Why a proxy would not open a tunnel (httpx2's ProxyError says "<status> <reason>")."""
+    answer = str(cause)
+    found = re.match(r"\d{3}\b", answer)
+    status = int(found.group()) if found else None
+    proxy = proxy_for(url) if url is not None else None
+    where = f"the proxy {proxy.url}" if proxy is not None else "the proxy"
+    if status == 407:
+        return f"{where} asks for credentials ({answer})", PROXY_AUTH_HINT, False, status
+    hint = (
+        _proxy_hint(proxy, "Chutes could not be reached through")
+        if proxy is not None
+        else "The proxy could not reach Chutes, or refuses to; check HTTPS_PROXY and NO_PROXY."
+    )
+    # A 5xx is the proxy failing to reach the host, which may pass; a 4xx is its policy, which will not.
+    return (
+        f"{where} would not connect ({answer or 'no reason given'})",
+        hint,
+        status is None or status >= 500,
+        status,
+    )
 
 
 class CallCancelledError(ChutesError):

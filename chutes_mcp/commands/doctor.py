@@ -47,6 +47,7 @@ def add_parser(sub: Subcommands) -> None:
 
 def _credential(settings: Settings) -> Check:
     from chutes_mcp.chutes.auth.credentials import API_KEY_RE
+    from chutes_mcp.chutes.auth.oauth import TokenFileError, TokenStore
 
     if settings.api_key is not None:
         if API_KEY_RE.match(settings.api_key.get_secret_value()):
@@ -59,7 +60,11 @@ def _credential(settings: Settings) -> Check:
         )
     if settings.oauth_token is not None:
         return Check("credential", True, "CHUTES_OAUTH_TOKEN is set")
-    if settings.token_path.exists():
+    try:
+        tokens = TokenStore(settings.token_path).load()
+    except TokenFileError as exc:
+        return Check("credential", False, exc.message, exc.hint)
+    if tokens is not None:
         return Check("credential", True, f"signed in with Chutes (tokens in {settings.token_path})")
     return Check("credential", False, "no Chutes credential", "set CHUTES_API_KEY, or run `chutes-mcp login`")
 
@@ -82,7 +87,7 @@ async def _exchange(
             "check the URL and the network",
         )
     except httpx2.TransportError as exc:
-        error = NetworkError.from_transport(exc, f"calling {request.url}")
+        error = NetworkError.from_transport(exc, f"calling {request.url}", url=request.url)
         return None, Check(name, False, error.message, error.hint)
     return response, None
 

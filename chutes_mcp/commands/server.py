@@ -301,6 +301,11 @@ def run_call(args: argparse.Namespace) -> int:
             f'chutes-mcp call: ARGUMENTS is not JSON ({exc}); give an object like \'{{"prompt": "hi"}}\'\n'
         )
         return EXIT_USAGE
+    except RecursionError:
+        sys.stderr.write(
+            'chutes-mcp call: ARGUMENTS is nested too deeply to read; give an object like \'{"prompt": "hi"}\'\n'
+        )
+        return EXIT_USAGE
     if not isinstance(arguments, dict):
         sys.stderr.write('chutes-mcp call: ARGUMENTS must be a JSON object, e.g. \'{"prompt": "hi"}\'\n')
         return EXIT_USAGE

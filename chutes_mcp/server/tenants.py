@@ -15,6 +15,7 @@ import httpx2
 from pydantic import SecretStr
 
 from chutes_mcp.chutes.auth.credentials import StaticToken
+from chutes_mcp.chutes.auth.sendable import unsendable_part
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.errors import AuthInvalidError
 from chutes_mcp.config import Settings
@@ -34,14 +35,24 @@ class Tenants:
     def credential(self, headers: Mapping[str, str] | None) -> str:
         headers = headers or {}
         key = headers.get(TENANT_HEADER, "").strip()
+        carrier = "X-Chutes-Api-Key header"
         if not key and self._bearer_is_key:
             scheme, _, token = headers.get("authorization", "").partition(" ")
             key = token.strip() if scheme.lower() == "bearer" else ""
+            carrier = "Authorization header's bearer token"
         if not key:
             raise AuthInvalidError(
                 "this server takes each caller's own Chutes key, and the request carried none",
                 hint="Send your Chutes API key in the X-Chutes-Api-Key header"
                 + (" (or as Authorization: Bearer)." if self._bearer_is_key else "."),
+            )
+        problem = unsendable_part(key)
+        if problem is not None:
+            # Refused here, before it names a tenant: Chutes could never be sent it.
+            raise AuthInvalidError(
+                f"the Chutes key in the {carrier} has {problem}, so it cannot be sent to Chutes",
+                hint="Send your Chutes API key (cpk_…, plain ASCII) exactly as chutes.ai shows it; a "
+                "character like this one usually comes with a copy (a curly quote, a non-breaking space).",
             )
         return key
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
+JsonT = TypeVar("JsonT")
 OutputT = TypeVar("OutputT", bound=BaseModel)
 
 READ_ONLY = ToolAnnotations(
@@ -82,10 +84,36 @@ def without_additional_properties(schema: JsonDict) -> None:
 
 class ToolArguments(BaseModel):
     """The base of every tool's argument model: an unknown name is refused rather than silently ignored
-    (a misspelt `max_token` would run on a default the caller never chose), and what the schema says
-    is an integer, a number or a boolean is not read from a string."""
+    (a misspelt `max_token` would run on a default the caller never chose), what the schema says is an
+    integer, a number or a boolean is not read from a string, and a number is finite (JSON parsers read
+    NaN, and 1e400 as infinity, which no bound or price comparison handles sensibly)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def _non_finite_at(value: Any) -> str | None:
+    """The path of the first number in a JSON value that is NaN or infinite, or None when all are finite."""
+    pending: list[tuple[str, Any]] = [("", value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path or "the top"
+        children = (
+            item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list) else ()
+        )
+        pending.extend((f"{path}.{key}" if path else str(key), child) for key, child in children)
+    return None
+
+
+def finite_json(value: JsonT) -> JsonT:
+    """A JSON value a call passes on to Chutes (a tool's parameters, a response schema), refused when a
+    number in it is not finite: it could not be sent as JSON at all."""
+    where = _non_finite_at(value)
+    if where is not None:
+        raise ValueError(
+            f"has a number that is not finite at {where} (NaN, or infinity: 1e400 reads as that)"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -110,9 +138,21 @@ class ToolSpec(Generic[ArgsT, OutputT]):
     body: ToolBody[ArgsT, OutputT]
 
 
+def _said(error: Mapping[str, Any]) -> str:
+    """pydantic's message for one error, where it misleads or stutters put plainly."""
+    if error["type"] == "finite_number":
+        if math.isnan(error["input"]):
+            return "NaN is not a number"
+        return (
+            "is infinite (a number beyond ±1.8e308, such as 1e400, reads as infinity); give a finite number"
+        )
+    message: str = error["msg"]
+    return message.removeprefix("Value error, ")
+
+
 def _invalid(exc: ValidationError) -> CallToolResult:
     problems = "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}"
+        f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {_said(error)}"
         for error in exc.errors(include_url=False)
     )
     return error_result(

@@ -10,7 +10,8 @@ import anyio
 import httpx2
 from pydantic import SecretStr
 
-from chutes_mcp.chutes.auth.oauth import OAuthApp, OAuthClient, TokenSet, TokenStore
+from chutes_mcp.chutes.auth.oauth import OAuthApp, OAuthClient, TokenFileError, TokenSet, TokenStore
+from chutes_mcp.chutes.auth.sendable import unsendable_part
 from chutes_mcp.chutes.errors import AuthInvalidError
 from chutes_mcp.config import Settings
 from chutes_mcp.log import get_logger
@@ -43,15 +44,58 @@ class NoCredentials:
         return None
 
 
+# Where each kind of static credential is set, and how to set it right, for the error that says it
+# cannot be sent.
+_STATIC_SOURCES = {
+    "api_key": (
+        "CHUTES_API_KEY",
+        "A Chutes API key is plain ASCII (cpk_…): copy it again from chutes.ai > API keys; a character "
+        "like this one usually comes with a copy (a curly quote, a non-breaking space, a line break).",
+    ),
+    "oauth_env": (
+        "CHUTES_OAUTH_TOKEN",
+        "Set CHUTES_OAUTH_TOKEN to the access token exactly as it was issued (plain ASCII), or unset it "
+        "and run `chutes-mcp login`.",
+    ),
+}
+
+
 class StaticToken:
-    """An API key or an OAuth access token given in the environment: sent as is, never refreshed."""
+    """An API key or an OAuth access token given in the environment: sent as is, never refreshed.
+
+    One that no header can carry fails each call that needs it with `auth_invalid`, saying where it was
+    set; the calls that need no credential go on without it."""
 
     def __init__(self, secret: SecretStr, kind: str) -> None:
         self._secret = secret
         self.kind = kind
+        problem = unsendable_part(secret.get_secret_value())
+        source, hint = _STATIC_SOURCES.get(kind, ("the credential", None))
+        self._hint: str | None = hint
+        self._unsendable = None if problem is None else f"{source} has {problem}, so it cannot be sent"
 
     async def bearer(self) -> str | None:
+        if self._unsendable is not None:
+            raise AuthInvalidError(self._unsendable, hint=self._hint)
         return self._secret.get_secret_value()
+
+    async def after_unauthorized(self, rejected: str) -> str | None:
+        return None
+
+
+class UnusableTokenFile:
+    """A login token file that is there but cannot be used: each call that needs the credential is told
+    why and how to fix it; the calls that need none go on without it."""
+
+    kind = "oauth_file"
+
+    def __init__(self, error: TokenFileError) -> None:
+        self._message = error.message
+        self._hint = error.hint
+
+    async def bearer(self) -> str | None:
+        # A fresh error each time: the retry loop and the tools write to the one they are given.
+        raise TokenFileError(self._message, hint=self._hint)
 
     async def after_unauthorized(self, rejected: str) -> str | None:
         return None
@@ -105,7 +149,8 @@ class StoredOAuthTokens:
 def credentials_from_settings(settings: Settings, http: httpx2.AsyncClient) -> Credentials:
     """API key first, then an OAuth token from the environment, then the login token file."""
     if settings.api_key is not None:
-        if not API_KEY_RE.match(settings.api_key.get_secret_value()):
+        key = settings.api_key.get_secret_value()
+        if unsendable_part(key) is None and not API_KEY_RE.match(key):
             log.warning(
                 "auth.api_key_unusual",
                 detail="CHUTES_API_KEY does not look like a Chutes key (cpk_<32 hex>.<32 hex>.<32 alnum>); "
@@ -115,7 +160,11 @@ def credentials_from_settings(settings: Settings, http: httpx2.AsyncClient) -> C
     if settings.oauth_token is not None:
         return StaticToken(settings.oauth_token, "oauth_env")
     store = TokenStore(settings.token_path)
-    tokens = store.load()
+    try:
+        tokens = store.load()
+    except TokenFileError as exc:
+        log.warning("oauth.token_file_unusable", detail=exc.message)
+        return UnusableTokenFile(exc)
     if tokens is not None:
         app = OAuthApp.from_settings(settings, client_id=tokens.client_id)
         return StoredOAuthTokens(store, tokens, OAuthClient(http, app))

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -23,8 +24,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import anyio
 import anyio.abc
 import httpx2
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 
+from chutes_mcp.chutes.auth.sendable import unsendable_part
 from chutes_mcp.chutes.errors import (
     AuthInvalidError,
     BadRequestError,
@@ -49,11 +51,22 @@ log = get_logger(__name__)
 class TokenSet(BaseModel):
     """What the token endpoint granted, with the absolute expiry time and the client it belongs to."""
 
+    # An expiry of NaN would never come due, and one of infinity never be refreshed.
+    model_config = ConfigDict(allow_inf_nan=False)
+
     access_token: SecretStr
     refresh_token: SecretStr | None = None
     expires_at: float
     scope: str = ""
     client_id: str
+
+    @field_validator("access_token")
+    @classmethod
+    def _sendable(cls, value: SecretStr) -> SecretStr:
+        problem = unsendable_part(value.get_secret_value())
+        if problem is not None:
+            raise ValueError(f"has {problem}, so it cannot be sent in a header")
+        return value
 
     def expires_soon(self, now: float | None = None) -> bool:
         return (now if now is not None else time.time()) >= self.expires_at - REFRESH_SKEW_S
@@ -86,6 +99,33 @@ class OAuthApp:
         )
 
 
+class TokenFileError(AuthInvalidError):
+    """The sign-in token file is there but cannot be used. Never taken for "not signed in": that would
+    send the calls out without the credential the user set up, and blame something else."""
+
+    @classmethod
+    def unusable(cls, path: Path, reason: str, hint: str | None = None) -> TokenFileError:
+        return cls(
+            f"the sign-in token file {path} cannot be used: {reason}",
+            hint=hint
+            or f"Run `chutes-mcp logout` to remove {path}, then `chutes-mcp login` to sign in again; "
+            "or set CHUTES_API_KEY to use an API key instead.",
+        )
+
+
+def _what_is_wrong(exc: ValidationError) -> str:
+    """The token file's problem in words, from pydantic's errors without their input (the tokens)."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    if errors[0]["type"] == "json_invalid":
+        return f"it is not JSON ({errors[0]['msg']})"
+    if errors[0]["type"] == "model_type":
+        return "it is JSON, but not the object of tokens that `chutes-mcp login` writes"
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg'].removeprefix('Value error, ')}"
+        for error in errors
+    )
+
+
 class TokenStore:
     """One JSON file, mode 0600, replaced atomically so a crash never leaves half a token behind."""
 
@@ -93,20 +133,56 @@ class TokenStore:
         self.path = path
 
     def load(self) -> TokenSet | None:
+        """The stored tokens; None when there is no file (nobody signed in); `TokenFileError` when there
+        is one that cannot be used."""
         try:
-            raw = self.path.read_text(encoding="utf-8")
+            mode = self.path.stat().st_mode
         except FileNotFoundError:
             return None
-        except (OSError, UnicodeDecodeError) as exc:
-            log.warning("oauth.token_file_unreadable", path=str(self.path), error=type(exc).__name__)
-            return None
+        except OSError as exc:
+            raise TokenFileError.unusable(
+                self.path, f"its path cannot be followed ({exc.strerror})"
+            ) from None
+        if stat.S_ISDIR(mode):
+            raise self._directory()
+        if not stat.S_ISREG(mode):
+            # A FIFO would block the read for as long as nobody writes to it.
+            raise TokenFileError.unusable(self.path, "it is not a regular file")
         try:
-            return TokenSet.model_validate_json(raw)
-        except ValidationError:
-            log.warning("oauth.token_file_unreadable", path=str(self.path))
-            return None
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            raise TokenFileError.unusable(self.path, f"it cannot be read ({exc.strerror})") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TokenFileError.unusable(self.path, "it is not UTF-8 text") from None
+        try:
+            return TokenSet.model_validate_json(text)
+        except ValidationError as exc:
+            raise TokenFileError.unusable(self.path, _what_is_wrong(exc)) from None
+
+    def _directory(self) -> TokenFileError:
+        return TokenFileError.unusable(
+            self.path,
+            "it is a directory",
+            hint=f"Move the directory {self.path} out of the way (chutes-mcp keeps its sign-in tokens in "
+            "a file of that name), then run `chutes-mcp login`; or set CHUTES_TOKEN_FILE to another path.",
+        )
 
     def save(self, tokens: TokenSet) -> None:
+        try:
+            self._write(tokens)
+        except IsADirectoryError:
+            raise self._directory() from None
+        except OSError as exc:
+            raise TokenFileError.unusable(
+                self.path,
+                f"it cannot be written ({exc.strerror})",
+                hint=f"Make {self.path.parent} writable by this user, or set CHUTES_TOKEN_FILE to a path "
+                "that is; then run `chutes-mcp login`.",
+            ) from None
+
+    def _write(self, tokens: TokenSet) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         payload = {
             "access_token": tokens.access_token.get_secret_value(),
@@ -129,10 +205,13 @@ class TokenStore:
             raise
 
     def delete(self) -> bool:
+        """Remove the file (a symbolic link itself, not what it points to); False when there was none."""
         try:
             self.path.unlink()
         except FileNotFoundError:
             return False
+        except IsADirectoryError:
+            raise self._directory() from None
         return True
 
 
@@ -231,16 +310,17 @@ class OAuthClient:
                 client_id=self.app.client_id,
             )
         except (ValueError, KeyError, TypeError, ValidationError):
-            raise AuthInvalidError("the token endpoint answered without an access token") from None
+            raise AuthInvalidError("the token endpoint answered without a usable access token") from None
 
     async def _post(self, endpoint: str, form: dict[str, str]) -> httpx2.Response:
         form = {**form, "client_id": self.app.client_id}
         if self.app.client_secret is not None:
             form["client_secret"] = self.app.client_secret.get_secret_value()
+        url = httpx2.URL(f"{self.app.idp_base}/{endpoint}")
         try:
-            response = await self._http.post(f"{self.app.idp_base}/{endpoint}", data=form)
+            response = await self._http.post(url, data=form)
         except httpx2.TransportError as exc:
-            raise NetworkError.from_transport(exc, "calling the Chutes IdP") from None
+            raise NetworkError.from_transport(exc, "calling the Chutes IdP", url=url) from None
         if response.status_code >= 400:
             error = error_from_response(response.status_code, response.content, response.headers)
             if response.status_code == 400:  # RFC 6749: invalid_grant, invalid_client, …
@@ -347,9 +427,16 @@ async def login(
 
 
 async def logout(http: httpx2.AsyncClient, settings: Settings) -> bool:
-    """Revoke the stored tokens (best effort) and delete the file; False when nobody was signed in."""
+    """Revoke the stored tokens (best effort) and delete the file; False when nobody was signed in.
+
+    A file that cannot be used is removed all the same (there is nothing in it to revoke), so that
+    logging out is the way out of a broken one."""
     store = TokenStore(settings.token_path)
-    tokens = store.load()
+    try:
+        tokens = store.load()
+    except TokenFileError as exc:
+        log.warning("oauth.removing_unusable_token_file", detail=exc.message)
+        tokens = None
     if tokens is not None:
         client = OAuthClient(http, OAuthApp.from_settings(settings, client_id=tokens.client_id))
         for token in (tokens.refresh_token, tokens.access_token):

@@ -225,7 +225,7 @@ def _read_cursor(cursor: str, query_stamp: str, catalog_stamp: str, total: int) 
         padded = cursor.strip() + "=" * (-len(cursor.strip()) % 4)
         content = json.loads(base64.urlsafe_b64decode(padded.encode()))
         offset, cursor_query, cursor_catalog = content["o"], content["q"], content["c"]
-    except (binascii.Error, ValueError, TypeError, KeyError):
+    except (binascii.Error, ValueError, TypeError, KeyError, RecursionError):
         raise InvalidCursorError(f"{cursor[:40]!r} is not a cursor that list_models returned") from None
     if cursor_query != query_stamp:
         raise InvalidCursorError(

@@ -43,7 +43,9 @@ ExcludedIds = Annotated[tuple[str, ...], BeforeValidator(_list_as_tuple), AfterV
 class ModelFilter(BaseModel):
     """Hard requirements a model must meet; unknown catalog values never satisfy a requirement."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A price limit of NaN would let nothing through, and one of infinity (1e400 as JSON reads it) is
+    # no limit: neither is what a caller meant.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     tee_only: bool = Field(False, description="Only models running in a TEE (`confidential_compute`).")
     features: Features = Field((), description="Features every model must support.")

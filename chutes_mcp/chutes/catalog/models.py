@@ -7,6 +7,7 @@ filter can tell "does not support" (False) from "nobody said" (None).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -70,9 +71,14 @@ def _int(value: Any) -> int | None:
 
 
 def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        return None
+    # NaN and infinity (Python's JSON reads both) are no price: it is unknown.
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 def _str(value: Any) -> str | None:
@@ -145,14 +151,20 @@ def model_from_raw(raw: Mapping[str, Any]) -> ModelInfo:
 def models_from_raw(entries: Iterable[Any]) -> tuple[ModelInfo, ...]:
     """Normalize a `/v1/models` `data` list in served (popularity) order, dropping broken entries and repeats."""
     models: dict[str, ModelInfo] = {}
+    skipped: dict[str, int] = {}
     for raw in entries:
         if not isinstance(raw, Mapping):
-            _log.warning("catalog_entry_skipped", reason="not an object")
+            skipped["not an object"] = skipped.get("not an object", 0) + 1
             continue
         try:
             model = model_from_raw(raw)
         except ValueError as exc:
-            _log.warning("catalog_entry_skipped", reason=str(exc))
+            skipped[str(exc)] = skipped.get(str(exc), 0) + 1
             continue
         models.setdefault(model.id, model)
+    if skipped:
+        # One line for the list, however many entries are broken (a cache of another shape is all of them).
+        _log.warning(
+            "catalog_entries_skipped", count=sum(skipped.values()), reasons=dict(list(skipped.items())[:5])
+        )
     return tuple(models.values())

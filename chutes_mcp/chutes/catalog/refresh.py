@@ -58,15 +58,18 @@ class CopyKind(Generic[CopyT]):
 
 
 def load_disk_copy(kind: CopyKind[CopyT], cache_dir: Path) -> CopyT | None:
-    """The last good live copy saved in `cache_dir`, or None when there is none or it is unreadable."""
+    """The last good live copy saved in `cache_dir`, or None when there is none or it is unusable."""
     path = cache_dir / kind.cache_file
     try:
         document = json.loads(path.read_text("utf-8"))
         return kind.parse(document["data"], "disk", datetime.fromisoformat(document["fetched_at"]))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        _log.warning(f"{kind.name}_disk_copy_unreadable", path=str(path), error=str(exc))
+    except Exception as exc:  # whatever is wrong with a cache, it is only a cache
+        # Read at start: a file nested deeper than the parser goes (RecursionError), or of another
+        # shape, must not stop the process. It is treated as absent and replaced by the next good fetch.
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        _log.warning(f"{kind.name}_disk_copy_unreadable", path=str(path), error=error)
         return None
 
 

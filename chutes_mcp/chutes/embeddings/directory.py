@@ -37,10 +37,13 @@ class EmbeddingChutes:
     fetched_at: datetime
 
 
-def embedding_chutes_from_raw(raw: Iterable[dict[str, Any]]) -> tuple[EmbeddingModel, ...]:
-    """The embedding chutes among `GET /chutes/` items; an item without a usable name or slug is skipped."""
+def embedding_chutes_from_raw(raw: Iterable[Any]) -> tuple[EmbeddingModel, ...]:
+    """The embedding chutes among `GET /chutes/` items; an item without a usable name or slug, or that
+    is not an object at all (a saved copy of another shape), is skipped."""
     found: dict[str, EmbeddingModel] = {}
     for item in raw:
+        if not isinstance(item, dict):
+            continue
         template, name, slug = item.get("standard_template"), item.get("name"), item.get("slug")
         if template not in EMBEDDING_TEMPLATES or not isinstance(name, str) or not name.strip():
             continue

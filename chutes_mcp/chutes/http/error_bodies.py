@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from chutes_mcp.chutes.errors import (
+    PROXY_AUTH_HINT,
     AuthInvalidError,
     AuthScopeError,
     BadRequestError,
@@ -22,6 +23,7 @@ from chutes_mcp.chutes.errors import (
     ChutesTimeoutError,
     ModelNotFoundError,
     ModelUnavailableError,
+    NetworkError,
     QuotaExhaustedError,
     RateLimitedError,
     TeeRequiredError,
@@ -74,7 +76,7 @@ def parse_error_body(body: bytes) -> tuple[str, Mapping[str, Any] | None, bool]:
         return "", None, False
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         is_html = text.lstrip().startswith("<")
         return _message_from_text(text), None, is_html
     message, detail = _message_from_json(parsed)
@@ -141,6 +143,11 @@ def error_from_response(
                 **common,
             )
         return ModelNotFoundError(message, **common)
+    if status == 407:
+        # Only a proxy answers 407 (a plain http:// request it forwards): a setup problem, not retried.
+        return NetworkError(
+            f"the proxy asks for credentials ({message})", retryable=False, hint=PROXY_AUTH_HINT, **common
+        )
     if status == 426:
         return TeeRequiredError(message, **common)
     if status == 429:

@@ -42,7 +42,7 @@ def _decode(data: bytes) -> SSEItem:
     try:
         # Decoded here rather than by `json.loads`, whose bytes path first guesses the encoding in Python.
         value = json.loads(data.decode())
-    except ValueError:  # UnicodeDecodeError included
+    except (ValueError, RecursionError):  # UnicodeDecodeError included; RecursionError: nested too deep
         raise MalformedStreamError(f"stream event is not JSON: {data[:80]!r}") from None
     if not isinstance(value, dict):
         raise MalformedStreamError(f"stream event is not a JSON object: {data[:80]!r}")

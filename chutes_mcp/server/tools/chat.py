@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from chutes_mcp.chutes.chat.budget import enforce_cost_limit, estimate_prompt_tokens
 from chutes_mcp.chutes.chat.cost import TokenPrices
@@ -23,6 +23,7 @@ from chutes_mcp.server.toolkit import (
     ToolContext,
     ToolSpec,
     enum_of_one,
+    finite_json,
     tagged_union_as_any_of,
     without_additional_properties,
 )
@@ -41,7 +42,9 @@ MIN_COST_USD = 1e-9
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=without_additional_properties)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, allow_inf_nan=False, json_schema_extra=without_additional_properties
+    )
 
 
 class TextPart(_Strict):
@@ -113,7 +116,7 @@ def _has_image(content: list[TextPart | ImagePart]) -> bool:
 class FunctionSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: str | None = None
-    parameters: dict[str, Any] = Field(
+    parameters: Annotated[dict[str, Any], AfterValidator(finite_json)] = Field(
         default_factory=lambda: {"type": "object", "properties": {}},
         description="JSON Schema of the arguments.",
         json_schema_extra=without_additional_properties,
@@ -141,7 +144,7 @@ class JsonObjectFormat(_Strict):
 class JsonSchemaSpec(_Strict):
     name: str = Field("response", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: str | None = None
-    json_schema: dict[str, Any] = Field(
+    json_schema: Annotated[dict[str, Any], AfterValidator(finite_json)] = Field(
         alias="schema",
         description="The JSON Schema the answer must follow.",
         json_schema_extra=without_additional_properties,
