@@ -148,7 +148,7 @@ class _TomlFileSource(PydanticBaseSettingsSource):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True, allow_inf_nan=False)
 
     config_file: Path | None = Field(
         default=None, validation_alias=AliasChoices("config_file", CONFIG_FILE_ENV)

@@ -63,7 +63,10 @@ SETTINGS_CASES: dict[str, list[Case]] = {
     ],
     "embed_base": [setting("CHUTES_EMBED_BASE", "embed.chutes.ai", "must be an http(s) URL", "https://")],
     "management_base": [setting("CHUTES_MANAGEMENT_BASE", "http://10.0.0.1", "loopback", "https://")],
-    "timeout_s": [setting("CHUTES_TIMEOUT_S", "soon", "a number of seconds above 0")],
+    "timeout_s": [
+        setting("CHUTES_TIMEOUT_S", "soon", "a number of seconds above 0"),
+        setting("CHUTES_TIMEOUT_S", "nan", "finite number", "a number of seconds above 0"),
+    ],
     "max_retries": [setting("CHUTES_MAX_RETRIES", "99", "a whole number from 0 to 10")],
     "rate_limit_rpm": [setting("CHUTES_RATE_LIMIT_RPM", "0", "requests per minute above 0")],
     "rate_limit_burst": [setting("CHUTES_RATE_LIMIT_BURST", "0", "of 1 or more")],
