@@ -58,6 +58,20 @@ def credentials_allowed(scheme: str, host: str | None) -> bool:
     return scheme == "https" or (scheme == "http" and is_loopback_host(host))
 
 
+def check_public_url(value: str) -> str:
+    """A server's public URL as clients use it: absolute, https (or http to this machine, for tests and
+    demos), naming no credentials, query or fragment (RFC 9728 resource identifiers have none)."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL")
+    if not url_allows_credentials(value):
+        raise ValueError("must be https (plain http only for a loopback host): clients send tokens to it")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError("must have no user name, password, query or fragment")
+    return value
+
+
 def _split_list(value: Any) -> Any:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
@@ -101,6 +115,8 @@ _ACCEPTED_FORM: dict[str, str] = {
     "cache_ttl_s": "a number of seconds, 0 or more, e.g. 300",
     "cache_dir": "a directory path (created when missing)",
     "mcp_auth_tokens": "a comma list of bearer tokens of 16 or more characters",
+    "mcp_auth": "chutes (Sign in with Chutes), or empty for none",
+    "mcp_public_url": "the https:// URL clients reach the MCP endpoint at, e.g. https://mcp.example.com/mcp",
     "mcp_shutdown_grace_s": "a number of seconds, 0 or more, e.g. 20",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "log_format": "console or json",
@@ -181,6 +197,10 @@ class Settings(BaseSettings):
     cache_dir: Path | None = None
     # Bearer tokens that HTTP clients must present to this server (several at once, for rotation).
     mcp_auth_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # `chutes`: HTTP callers sign in with their Chutes account (OAuth), and each call runs on their own.
+    mcp_auth: Literal["chutes"] | None = None
+    # Where clients reach the MCP endpoint from outside (behind a proxy, say): what auth metadata names.
+    mcp_public_url: str | None = None
     # How long a stopping server still waits for the answers it owes; under Kubernetes' 30 s of grace.
     mcp_shutdown_grace_s: float = Field(default=20.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
@@ -260,7 +280,14 @@ class Settings(BaseSettings):
                     )
         return value
 
-    @field_validator("api_key", "oauth_token", "client_id", "client_secret", mode="before")
+    @field_validator("mcp_public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return check_public_url(value) if isinstance(value, str) else value
+
+    @field_validator("api_key", "oauth_token", "client_id", "client_secret", "mcp_auth", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         # Client configs often carry `"CHUTES_API_KEY": ""` as a placeholder: that means no key.
@@ -321,7 +348,9 @@ class Settings(BaseSettings):
         return self.rate_limit_burst or min(10, max(1, self.rate_limit_rpm // 6))
 
 
-_SECRET_FIELDS = frozenset({"api_key", "oauth_token", "client_secret", "extra_headers", "mcp_auth_tokens"})
+_SECRET_FIELDS = frozenset(
+    {"api_key", "oauth_token", "client_secret", "extra_headers", "mcp_auth_tokens", "mcp_public_url"}
+)
 
 
 def _describe(exc: ValidationError) -> str:

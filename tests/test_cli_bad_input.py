@@ -95,6 +95,11 @@ SETTINGS_CASES: dict[str, list[Case]] = {
             args=("serve", "--transport", "http", "--port", "0"),
         )
     ],
+    "mcp_auth": [setting("CHUTES_MCP_AUTH", "github", "'chutes'", "chutes (Sign in with Chutes)")],
+    "mcp_public_url": [
+        setting("CHUTES_MCP_PUBLIC_URL", "http://mcp.example.com/mcp", "must be https", "https://"),
+        setting("CHUTES_MCP_PUBLIC_URL", "mcp.example.com", "absolute http(s) URL"),
+    ],
     "log_level": [setting("CHUTES_LOG_LEVEL", "verbose", "DEBUG, INFO, WARNING or ERROR")],
     "log_format": [setting("CHUTES_LOG_FORMAT", "xml", "console or json")],
     "aliases": [
@@ -140,7 +145,16 @@ FLAG_CASES: list[Case] = [
     Case(("serve", "--transport", "http", "--path", "mcp", "--port", "0"), says=("--path", "start with '/'")),
     Case(
         ("serve", "--transport", "http", "--host", "0.0.0.0", "--port", "0"),
-        says=("--auth-token", "--no-auth"),
+        says=("--auth-token", "--auth chutes", "--no-auth"),
+    ),
+    Case(("serve", "--auth", "google"), says=("--auth", "'chutes'")),
+    Case(
+        ("serve", "--transport", "http", "--host", "0.0.0.0", "--port", "0", "--auth", "chutes"),
+        says=("--public-url", "https://mcp.example.com/mcp"),
+    ),
+    Case(
+        ("serve", "--transport", "http", "--port", "0", "--public-url", "https://u:p@mcp.example.com/mcp"),
+        says=("--public-url", "no user name, password"),
     ),
     Case(("call",), says=("the following arguments are required: tool",)),
     Case(("call", "account", '{"prompt": '), says=("ARGUMENTS is not JSON", '{"prompt": "hi"}')),

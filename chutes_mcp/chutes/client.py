@@ -7,6 +7,7 @@ then typed errors. Retries wrap whole attempts and stop as soon as a stream has 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
@@ -233,6 +234,18 @@ class ChutesClient:
         self.breakers = BreakerRegistry()
         self._policy = RetryPolicy(max_retries=settings.max_retries)
 
+    def with_credentials(self, credentials: Credentials) -> ChutesClient:
+        """This client calling with other credentials, on the same pool, rate limiter and breakers: one
+        signed-in user is one tenant, whichever of their successive access tokens a call carries.
+
+        Only for a client on a pool it was given (a tenant's), so that no copy can close the pool.
+        """
+        if self._owns_http:
+            raise RuntimeError("with_credentials needs a client on a shared pool, such as a tenant's")
+        view = copy.copy(self)
+        view.credentials = credentials
+        return view
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -299,7 +312,13 @@ class ChutesClient:
         token = await self.credentials.bearer() if authenticate else None
         response = await self._exchange(method, url, token=token, body=body, headers=headers, stream=stream)
         if response.status_code == 401 and token is not None:
-            fresh = await self.credentials.after_unauthorized(token)
+            try:
+                fresh = await self.credentials.after_unauthorized(token)
+            except BaseException:
+                # Credentials that end the call here (no way to a new token) must not leave the
+                # refused response's connection held open.
+                await _close_now(response)
+                raise
             if fresh is not None and fresh != token:
                 await response.aclose()
                 response = await self._exchange(

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from mcp.types import CallToolResult
 
     from chutes_mcp.chutes.chat.failover import TextListener
+    from chutes_mcp.server.sign_in import ChutesSignIn
     from chutes_mcp.server.streamable_http import HttpOptions
 
 
@@ -55,7 +56,8 @@ def add_parsers(sub: Subcommands) -> None:
         description=(
             "Run the chutes-mcp MCP server: over stdio for Claude Desktop, Claude Code, VS Code and Cursor, "
             "or over streamable HTTP for IDEs and teams (loopback by default; any other address needs "
-            "bearer tokens or --no-auth). Over stdio it is meant to be started by an MCP client."
+            "bearer tokens, Sign in with Chutes or --no-auth). Over stdio it is meant to be started by an "
+            "MCP client."
         ),
     )
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="default stdio")
@@ -73,6 +75,18 @@ def add_parsers(sub: Subcommands) -> None:
         help="bearer token clients must send (repeat to rotate); default: $CHUTES_MCP_AUTH_TOKENS",
     )
     http.add_argument("--no-auth", action="store_true", help="serve a non-loopback address without tokens")
+    http.add_argument(
+        "--auth",
+        choices=["chutes"],
+        help="chutes: callers sign in with their Chutes account (OAuth; for remote connectors) and each "
+        "call runs on it; default: $CHUTES_MCP_AUTH",
+    )
+    http.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the URL clients reach the MCP endpoint at, e.g. https://mcp.example.com/mcp; needed by "
+        "--auth chutes off loopback; default: $CHUTES_MCP_PUBLIC_URL",
+    )
     http.add_argument("--allowed-hosts", default="", help="extra Host values, comma list, `host:*` patterns")
     http.add_argument(
         "--allowed-origins", default="", help="extra Origin values, comma list, `scheme://host:*`"
@@ -130,6 +144,7 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
     from chutes_mcp.server.streamable_http import HttpOptions
 
     tokens = args.auth_token or [token.get_secret_value() for token in settings.mcp_auth_tokens]
+    auth = args.auth or settings.mcp_auth
     options = HttpOptions(
         host=args.host,
         port=args.port,
@@ -139,6 +154,9 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
         allowed_hosts=_comma_list(args.allowed_hosts),
         allowed_origins=_comma_list(args.allowed_origins),
         key_source=args.key_source,
+        auth=auth,
+        auth_issuer=settings.management_base if auth == "chutes" else None,
+        public_url=args.public_url or settings.mcp_public_url,
     )
     if args.max_body_bytes is None:
         return options
@@ -146,12 +164,15 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
 
 
 def _built(
-    settings: Settings, http: HttpOptions | None = None, answer_listener: TextListener | None = None
+    settings: Settings,
+    http: HttpOptions | None = None,
+    sign_in: ChutesSignIn | None = None,
+    answer_listener: TextListener | None = None,
 ) -> MCPServer[Any]:
     """The server, once start-up is over: what it built lives as long as the process."""
     from chutes_mcp.server import create_server
 
-    server = create_server(settings, http=http, answer_listener=answer_listener)
+    server = create_server(settings, http=http, sign_in=sign_in, answer_listener=answer_listener)
     startup_finished()
     return server
 
@@ -186,8 +207,9 @@ async def _serve(args: argparse.Namespace) -> None:
             return
         from chutes_mcp.server.streamable_http import serve_http
 
-        options = _http_options(args, settings)
-        await serve_http(_built(settings, options), options)
+        await serve_http(
+            _http_options(args, settings), lambda options, sign_in: _built(settings, options, sign_in)
+        )
 
 
 class _LiveAnswer:

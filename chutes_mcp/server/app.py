@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
@@ -31,6 +32,7 @@ from chutes_mcp.server.tools import TOOLS
 
 if TYPE_CHECKING:
     from chutes_mcp.chutes.chat.failover import TextListener
+    from chutes_mcp.server.sign_in import ChutesSignIn
     from chutes_mcp.server.streamable_http import HttpOptions
 
 
@@ -131,6 +133,10 @@ def _log_tool_call(
     """What ran, how it ended, on which model, at what cost: on the HTTP request's own log line, or
     (over stdio) on a line of its own with its latency."""
     fields: dict[str, Any] = {"tool": name}
+    access_token = get_access_token()
+    if access_token is not None and access_token.subject:
+        # A signed-in user's call: whose it was (their Chutes name; never their token).
+        fields["user"] = (access_token.claims or {}).get("username") or access_token.subject
     if isinstance(result, dict):
         structured = result.get("structuredContent") or {}
         fields["outcome"] = "error" if result.get("isError") else "ok"
@@ -175,7 +181,9 @@ def _health_routes(server: MCPServer[Runtime], serving: _Serving) -> None:
     server.custom_route("/readyz", methods=["GET"], include_in_schema=False)(readyz)
 
 
-def _http_auth(http: HttpOptions | None) -> dict[str, Any]:
+def _http_auth(http: HttpOptions | None, sign_in: ChutesSignIn | None) -> dict[str, Any]:
+    if sign_in is not None:
+        return {"token_verifier": sign_in.verifier, "auth": sign_in.auth_settings}
     if http is None or not http.auth_tokens:
         return {}
     from chutes_mcp.server.streamable_http import StaticTokenVerifier, auth_settings
@@ -195,13 +203,20 @@ def _enabled_tools(settings: Settings) -> dict[str, ToolSpec[Any, Any]]:
 
 
 def create_server(
-    settings: Settings, *, http: HttpOptions | None = None, answer_listener: TextListener | None = None
+    settings: Settings,
+    *,
+    http: HttpOptions | None = None,
+    sign_in: ChutesSignIn | None = None,
+    answer_listener: TextListener | None = None,
 ) -> MCPServer[Runtime]:
-    """The chutes-mcp server; `answer_listener` hears `chat`'s answer as it streams (an in-process
-    caller's live display)."""
+    """The chutes-mcp server; `sign_in` makes HTTP callers sign in with Chutes and run on their own
+    account; `answer_listener` hears `chat`'s answer as it streams (an in-process caller's live
+    display)."""
     tools = _enabled_tools(settings)
     tenancy: TenancyMode = "server"
-    if http is not None and http.key_source == "request":
+    if sign_in is not None:
+        tenancy = "sign-in"
+    elif http is not None and http.key_source == "request":
         tenancy = "request" if http.auth_tokens else "request-bearer"
     serving = _Serving()
 
@@ -210,7 +225,12 @@ def create_server(
         async with open_runtime(settings, tenancy=tenancy, answer_listener=answer_listener) as runtime:
             serving.runtime = runtime
             try:
-                yield runtime
+                with (
+                    sign_in.serving(runtime.introspector)
+                    if sign_in is not None and runtime.introspector is not None
+                    else nullcontext()
+                ):
+                    yield runtime
             finally:
                 serving.runtime = None
 
@@ -223,7 +243,7 @@ def create_server(
         lifespan=lifespan,
         # Tools, resources and prompts are fixed at start: no list changes to listen for.
         subscriptions=False,
-        **_http_auth(http),
+        **_http_auth(http, sign_in),
     )
     server.middleware.append(_RequestGuard(server, tools))
     add_tools(server, tools)

@@ -1,9 +1,14 @@
-"""Streamable HTTP: who may call (bearer tokens), from where (Host and Origin), how much (body size),
-plus health probes and JSON access logs.
+"""Streamable HTTP: who may call (server tokens, or Sign in with Chutes), from where (Host and Origin),
+how much (body size), plus health probes and JSON access logs.
 
-Secure by default: loopback binds need nothing; any other bind needs server tokens (or an explicit
-`--no-auth`), and DNS-rebinding protection always stays on, with loopback plus `--allowed-hosts` as
+Secure by default: loopback binds need nothing; any other bind needs server tokens, Sign in with Chutes
+(`--auth chutes`, with the `--public-url` its metadata names) or an explicit `--no-auth`, and
+DNS-rebinding protection always stays on, with loopback, the public URL's host and `--allowed-hosts` as
 the allowed Host values (the SDK would switch it off for 0.0.0.0).
+
+Server tokens are not OAuth: no authorization server issues them, so no metadata is served for them and
+a 401 names none (the MCP spec's protected-resource metadata must name at least one, and one that does
+not exist would send OAuth clients to a 404). Only `--auth chutes` serves metadata, naming the Chutes IdP.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import uvicorn
 from mcp.server.auth.provider import AccessToken, TokenVerifier
@@ -25,10 +31,11 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chutes_mcp.config import is_loopback_host
+from chutes_mcp.config import check_public_url, is_loopback_host
 from chutes_mcp.server.access_log import REQUEST_ID_HEADER, TOOL_CALL_SCOPE_KEY, access_log
 from chutes_mcp.server.call_routing import CallRouting
 from chutes_mcp.server.running_calls import InProcessCalls
+from chutes_mcp.server.sign_in import ChutesSignIn
 
 KeySource = Literal["server", "request"]
 # A chat with images sent inline: a 5 MB photo is 6.7 MB as a data: URL, and a call may carry two such
@@ -54,6 +61,11 @@ class HttpOptions:
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     key_source: KeySource = "server"
+    # "chutes": callers sign in with Chutes, whose IdP is `auth_issuer` (the management base URL).
+    auth: Literal["chutes"] | None = None
+    auth_issuer: str | None = None
+    # The URL clients reach the MCP endpoint at, when it is not this bind's (behind a proxy, say).
+    public_url: str | None = None
 
     def check(self) -> None:
         """Refuse, before binding, a setup that would expose the server without meaning to."""
@@ -61,10 +73,18 @@ class HttpOptions:
             raise HttpConfigError(f"--path must start with '/', got {self.path!r}")
         if self.auth_tokens and self.no_auth:
             raise HttpConfigError("--no-auth contradicts --auth-token / CHUTES_MCP_AUTH_TOKENS; give one")
-        if not is_loopback_host(self.host) and not self.auth_tokens and not self.no_auth:
+        if self.auth == "chutes":
+            self._check_sign_in()
+        if self.public_url is not None:
+            try:
+                check_public_url(self.public_url)
+            except ValueError as exc:
+                raise HttpConfigError(f"--public-url {exc}, e.g. https://mcp.example.com/mcp") from None
+        if not is_loopback_host(self.host) and not self.auth_tokens and not self.no_auth and not self.auth:
             raise HttpConfigError(
                 f"binding {self.host} exposes the server beyond this machine: set bearer tokens with "
-                "--auth-token or CHUTES_MCP_AUTH_TOKENS (comma list), or pass --no-auth to accept that"
+                "--auth-token or CHUTES_MCP_AUTH_TOKENS (comma list), have callers sign in with "
+                "--auth chutes, or pass --no-auth to accept that"
             )
         if self.max_body_bytes <= 0:
             raise HttpConfigError(f"--max-body-bytes must be a positive number, got {self.max_body_bytes}")
@@ -74,17 +94,43 @@ class HttpOptions:
                 "e.g. from `openssl rand -hex 24`"
             )
 
+    def _check_sign_in(self) -> None:
+        if self.auth_tokens or self.no_auth:
+            given = "--no-auth" if self.no_auth else "--auth-token / CHUTES_MCP_AUTH_TOKENS"
+            raise HttpConfigError(
+                f"--auth chutes contradicts {given}: callers either sign in or do not; give one"
+            )
+        if self.key_source == "request":
+            raise HttpConfigError(
+                "--auth chutes already runs each call on its caller's own Chutes sign-in; drop --key-source request"
+            )
+        if self.public_url is None and not is_loopback_host(self.host):
+            raise HttpConfigError(
+                f"--auth chutes on {self.host} needs --public-url (or CHUTES_MCP_PUBLIC_URL): the https:// URL "
+                "clients reach the MCP endpoint at, e.g. https://mcp.example.com/mcp, which the sign-in "
+                "metadata names"
+            )
+
     @property
-    def public_url(self) -> str:
+    def resource_url(self) -> str:
+        """The MCP endpoint's URL as clients use it: the public URL, else this bind's own address."""
+        if self.public_url is not None:
+            return self.public_url
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}{self.path}"
 
 
 def transport_security(options: HttpOptions) -> TransportSecuritySettings:
+    public: tuple[str, ...] = ()
+    public_origin: tuple[str, ...] = ()
+    if options.public_url is not None:
+        # The server is told where clients reach it: requests addressed there are its own.
+        parts = urlsplit(options.public_url)
+        public, public_origin = (parts.netloc,), (f"{parts.scheme}://{parts.netloc}",)
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
-        allowed_hosts=[*_LOOPBACK_HOSTS, *options.allowed_hosts],
-        allowed_origins=[*_LOOPBACK_ORIGINS, *options.allowed_origins],
+        allowed_hosts=[*_LOOPBACK_HOSTS, *public, *options.allowed_hosts],
+        allowed_origins=[*_LOOPBACK_ORIGINS, *public_origin, *options.allowed_origins],
     )
 
 
@@ -110,8 +156,9 @@ class StaticTokenVerifier(TokenVerifier):
 
 
 def auth_settings(options: HttpOptions) -> AuthSettings:
-    url = options.public_url
-    return AuthSettings(issuer_url=url, resource_server_url=url, validate_token_resource=False)
+    """Server tokens' settings: no resource URL, so the SDK serves no metadata and its 401 names none.
+    `AuthSettings` requires an issuer even so; with nothing served, it is never advertised."""
+    return AuthSettings(issuer_url=options.resource_url, resource_server_url=None)
 
 
 class AccessLog:
@@ -176,14 +223,16 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
-    """Serve streamable HTTP until stopped. Stateless, so any replica can answer any request."""
-    options.check()
-    if options.no_auth and not is_loopback_host(options.host):
-        access_log.warning(
-            "http.no_auth", host=options.host, detail="anyone who can reach this port can use it"
+ServerFor = Callable[[HttpOptions, ChutesSignIn | None], MCPServer[Any]]
+
+
+def _http_app(options: HttpOptions, server_for: ServerFor) -> ASGIApp:
+    sign_in = None
+    if options.auth == "chutes" and options.auth_issuer is not None:
+        sign_in = ChutesSignIn(
+            resource_url=options.resource_url, issuer=options.auth_issuer, path=options.path
         )
-    sdk_app = server.streamable_http_app(
+    sdk_app = server_for(options, sign_in).streamable_http_app(
         streamable_http_path=options.path,
         stateless_http=True,
         transport_security=transport_security(options),
@@ -193,7 +242,27 @@ async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
     routed = CallRouting(
         sdk_app, path=options.path, calls=InProcessCalls(), max_body_bytes=options.max_body_bytes
     )
-    app = AccessLog(routed)
+    return AccessLog(routed if sign_in is None else sign_in.front(routed))
+
+
+async def serve_http(options: HttpOptions, server_for: ServerFor) -> None:
+    """Serve streamable HTTP until stopped. Stateless, so any replica can answer any request.
+
+    `server_for` builds the server once the port is bound, so what it advertises names the real port
+    (with `--port 0`, the one the system picked).
+    """
+    options.check()
+    if options.no_auth and not is_loopback_host(options.host):
+        access_log.warning(
+            "http.no_auth", host=options.host, detail="anyone who can reach this port can use it"
+        )
+    sock = bind(options.host, options.port)
+    try:
+        options = replace(options, port=sock.getsockname()[1])
+        app = _http_app(options, server_for)
+    except BaseException:
+        sock.close()
+        raise
     config = uvicorn.Config(
         app,
         host=options.host,
@@ -204,7 +273,7 @@ async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
         lifespan="on",
         timeout_keep_alive=30,
     )
-    with bind(options.host, options.port) as sock:
+    with sock:
         shown = f"[{options.host}]" if ":" in options.host else options.host
         sys.stderr.write(
             f"chutes-mcp serve: listening on http://{shown}:{sock.getsockname()[1]}{options.path}\n"

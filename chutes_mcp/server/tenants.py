@@ -1,8 +1,9 @@
 """Bring-your-own-key hosting: each request's Chutes credential comes from the request itself.
 
-A tenant is one Chutes credential. It gets its own `ChutesClient` (so its own rate limiter and circuit
-breakers: one tenant's 429s never slow another) over the process's one HTTP pool. Credentials are held
-only in memory, keyed by a digest, and dropped least-recently-used.
+A tenant is one Chutes credential, or one user signed in with Chutes (whatever token their client holds
+at the moment). It gets its own `ChutesClient` (so its own rate limiter and circuit breakers: one tenant's
+429s never slow another) over the process's one HTTP pool. Credentials are held only in memory, keyed by
+a digest, and dropped least-recently-used.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Mapping
 import httpx2
 from pydantic import SecretStr
 
-from chutes_mcp.chutes.auth.credentials import StaticToken
+from chutes_mcp.chutes.auth.credentials import Credentials, NoCredentials, StaticToken
+from chutes_mcp.chutes.auth.introspection import TokenIntrospector
 from chutes_mcp.chutes.auth.sendable import unsendable_part
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.errors import AuthInvalidError
@@ -24,13 +26,49 @@ TENANT_HEADER = "x-chutes-api-key"
 MAX_TENANTS = 1024
 
 
+class SignedInToken:
+    """The access token a signed-in user's request was accepted with, sent as it is. When Chutes refuses
+    it (revoked since this server cached its introspection, say), this server stops accepting it too, so
+    the user's next request gets the 401 that makes their client sign in again."""
+
+    kind = "oauth_sign_in"
+
+    def __init__(self, token: SecretStr, introspector: TokenIntrospector) -> None:
+        self._token = token
+        self._introspector = introspector
+
+    async def bearer(self) -> str | None:
+        return self._token.get_secret_value()
+
+    async def after_unauthorized(self, rejected: str) -> str | None:
+        await self._introspector.refused(rejected)
+        raise AuthInvalidError(
+            "Chutes refused this sign-in: it was revoked or has expired",
+            status=401,
+            hint="Reconnect to this server in your MCP client to sign in with Chutes again.",
+        )
+
+
 class Tenants:
-    def __init__(self, settings: Settings, http: httpx2.AsyncClient, *, bearer_is_key: bool) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx2.AsyncClient,
+        *,
+        bearer_is_key: bool,
+        introspector: TokenIntrospector | None = None,
+    ) -> None:
         self._settings = settings
         self._http = http
         # Without server auth, `Authorization: Bearer <chutes key>` is the natural way to send the key.
         self._bearer_is_key = bearer_is_key
+        self._introspector = introspector
         self._clients: OrderedDict[bytes, ChutesClient] = OrderedDict()
+
+    @property
+    def signed_in(self) -> bool:
+        """Whether callers are users signed in with Chutes (`for_user`), rather than keys (`client`)."""
+        return self._introspector is not None
 
     def credential(self, headers: Mapping[str, str] | None) -> str:
         headers = headers or {}
@@ -57,12 +95,22 @@ class Tenants:
         return key
 
     def client(self, key: str) -> ChutesClient:
-        digest = hashlib.sha256(key.encode()).digest()
+        return self._tenant(key.encode(), StaticToken(SecretStr(key), "api_key"))
+
+    def for_user(self, user_id: str, token: str) -> ChutesClient:
+        """A signed-in user's client for one call: the user's own rate limiter and breakers, kept across
+        the tokens their client refreshes to, calling Chutes with the token this request came with."""
+        if self._introspector is None:
+            raise RuntimeError("for_user needs a server whose callers sign in with Chutes")
+        # The NUL keeps a user's entry apart from any key's: a header value holds none.
+        tenant = self._tenant(b"user\0" + user_id.encode(), NoCredentials())
+        return tenant.with_credentials(SignedInToken(SecretStr(token), self._introspector))
+
+    def _tenant(self, identity: bytes, credentials: Credentials) -> ChutesClient:
+        digest = hashlib.sha256(identity).digest()
         client = self._clients.get(digest)
         if client is None:
-            client = ChutesClient(
-                self._settings, http=self._http, credentials=StaticToken(SecretStr(key), "api_key")
-            )
+            client = ChutesClient(self._settings, http=self._http, credentials=credentials)
             self._clients[digest] = client
             if len(self._clients) > MAX_TENANTS:
                 self._clients.popitem(last=False)

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WithJsonSchema
@@ -277,9 +278,8 @@ def _tool_function(spec: ToolSpec[Any, Any]) -> Callable[..., Awaitable[CallTool
             return _invalid(exc)
         try:
             runtime = ctx.request_context.lifespan_context
-            reply = await spec.body(
-                runtime.for_request(request_headers(ctx.request_context.request)), args, ctx
-            )
+            caller = runtime.for_request(request_headers(ctx.request_context.request), get_access_token())
+            reply = await spec.body(caller, args, ctx)
         except Exception as exc:
             return bounded(spec.name, _failure(spec.name, exc))
         return bounded(

@@ -17,8 +17,10 @@ REFRESH_TOKEN_TTL_S = 30 * 24 * 3600
 INVOKE_SCOPES = frozenset({"chutes:invoke", "invoke", "admin"})
 _ALNUM = string.ascii_letters + string.digits
 
-# The account behind the simulated "Sign in with Chutes" login (the IdP auto-approves as this user).
+# The account behind the simulated "Sign in with Chutes" login (the IdP auto-approves as this user,
+# unless the authorize request names another with `login_hint`).
 OAUTH_USER_ID = str(uuid.uuid5(uuid.NAMESPACE_OID, "chutes-mcp-sim::oauth-user"))
+USERNAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 def _alnum(n: int) -> str:
@@ -33,17 +35,22 @@ def new_refresh_token() -> str:
     return f"crt_{uuid.uuid4()}.{_alnum(48)}"
 
 
+def user_id_for(user: str) -> str:
+    """The account id of the simulated user `user`: the one `demo_api_key(user)` belongs to, and the one
+    that signs in with `login_hint=<user>`."""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, f"chutes-mcp-sim::user::{user}"))
+
+
 def demo_api_key(user: str = "demo") -> str:
     """A well-formed key the simulator accepts, stable per `user`, for docs and quick starts."""
     key_id = uuid.uuid5(uuid.NAMESPACE_OID, f"chutes-mcp-sim::key::{user}").hex
-    user_id = uuid.uuid5(uuid.NAMESPACE_OID, f"chutes-mcp-sim::user::{user}").hex
-    return f"cpk_{key_id}.{user_id}.{'sim' + 'x' * 29}"
+    return f"cpk_{key_id}.{uuid.UUID(user_id_for(user)).hex}.{'sim' + 'x' * 29}"
 
 
 @dataclass(frozen=True)
 class Principal:
     user_id: str
-    # A non-secret handle for stats and logs: the key id of a `cpk_` key, or the OAuth token's uuid.
+    # A non-secret handle for stats and logs: the key id of a `cpk_` key, or the signed-in user's name.
     handle: str
     scopes: frozenset[str] = frozenset({"admin"})
 
@@ -111,6 +118,14 @@ class Identity:
             )
         return account
 
+    def signing_in(self, username: str | None) -> str:
+        """The user a login approves: `username`'s account (named so), or the default OAuth user."""
+        if username is None:
+            return self.account(OAUTH_USER_ID).user_id
+        account = self.account(user_id_for(username))
+        account.username = username
+        return account.user_id
+
     def issue(self, user_id: str, client_id: str, scopes: frozenset[str]) -> tuple[str, str]:
         now = time.time()
         access, refresh = new_access_token(), new_refresh_token()
@@ -157,8 +172,8 @@ def authenticate(authorization: str | None, identity: Identity) -> Principal | A
         # `<=` so that a lifetime of 0 (`PATCH /_sim/config`) expires a token at once.
         if grant.expires_at <= time.time():
             return AuthFailure(401, "Token expired.")
-        token_id = token[4:40]
-        return Principal(user_id=grant.user_id, handle=f"oauth:{token_id[:12]}", scopes=grant.scopes)
+        username = identity.account(grant.user_id).username
+        return Principal(user_id=grant.user_id, handle=f"oauth:{username}", scopes=grant.scopes)
     # Anything else is tried as a web-session JWT, which the simulator never issues.
     return AuthFailure(401, "Invalid token.")
 

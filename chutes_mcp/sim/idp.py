@@ -4,7 +4,9 @@ Differences from the real IdP, all so that tests and demos need no browser and n
 - any client id of the real shape `cid_<24 lowercase alnum>` is a registered app (e.g. `DEMO_CLIENT_ID`),
   any secret of the real shape `csc_<48 alnum>` is its secret, and every loopback `http` or any
   `https` redirect URI is registered for it;
-- `/idp/authorize` shows no login page: it approves at once, as the simulator's OAuth user.
+- `/idp/authorize` shows no login page: it approves at once, as the simulator's OAuth user, or as the
+  user named by `login_hint` (letters, digits, `_` and `-`; the account `demo_api_key(<name>)` belongs
+  to), which stands in for whoever types their name on the real login page.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from chutes_mcp.sim.identity import OAUTH_USER_ID, AuthCode, Grant
+from chutes_mcp.sim.identity import USERNAME, AuthCode, Grant
 from chutes_mcp.sim.invocation import sim_state
 from chutes_mcp.sim.responses import detail
 
@@ -108,9 +110,14 @@ async def authorize(request: Request) -> Response:
     scopes = params.get("scope", "").split() or ["profile"]
     if not all(map(_grantable, scopes)):
         return _redirect(redirect_uri, error="invalid_scope", state=state)
+    login_hint = params.get("login_hint") or None
+    if login_hint is not None and not USERNAME.match(login_hint):
+        description = "login_hint must be a user name of letters, digits, _ and -"
+        return _redirect(redirect_uri, error="invalid_request", error_description=description, state=state)
+    identity = sim_state(request).identity
     code = secrets.token_urlsafe(32)
-    sim_state(request).identity.auth_codes[code] = AuthCode(
-        user_id=OAUTH_USER_ID,
+    identity.auth_codes[code] = AuthCode(
+        user_id=identity.signing_in(login_hint),
         client_id=client_id,
         redirect_uri=redirect_uri,
         scope=" ".join(scopes),
