@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -118,6 +118,10 @@ _ACCEPTED_FORM: dict[str, str] = {
     "mcp_auth": "chutes (Sign in with Chutes), or empty for none",
     "mcp_public_url": "the https:// URL clients reach the MCP endpoint at, e.g. https://mcp.example.com/mcp",
     "mcp_shutdown_grace_s": "a number of seconds, 0 or more, e.g. 20",
+    "mcp_redis_url": "a Redis URL, redis://[:password@]host:6379/0, rediss://… (TLS) or unix:///path/to.sock",
+    "mcp_redis_key_secret": "a random secret of 32 or more characters, the same on every replica, e.g. "
+    "from `openssl rand -hex 32`",
+    "mcp_redis_timeout_s": "a number of seconds above 0 and at most 5, e.g. 0.5",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "log_format": "console or json",
     "aliases": 'a JSON object {"alias": "model id"} (in TOML, a table alias = "model id")',
@@ -203,6 +207,12 @@ class Settings(BaseSettings):
     mcp_public_url: str | None = None
     # How long a stopping server still waits for the answers it owes; under Kubernetes' 30 s of grace.
     mcp_shutdown_grace_s: float = Field(default=20.0, ge=0)
+    # Replicas share rate limits, breakers and cancellations through Redis when this is set (the URL may
+    # hold a password). Keys there are HMACs of credentials under the key secret, never credentials.
+    mcp_redis_url: SecretStr | None = None
+    mcp_redis_key_secret: SecretStr | None = Field(default=None, validate_default=True)
+    # The longest any one Redis command may take before the process falls back to its own state.
+    mcp_redis_timeout_s: float = Field(default=0.5, gt=0, le=5)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["console", "json"] = "console"
 
@@ -293,6 +303,30 @@ class Settings(BaseSettings):
         # Client configs often carry `"CHUTES_API_KEY": ""` as a placeholder: that means no key.
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("mcp_redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: Any) -> Any:
+        if isinstance(value, str | SecretStr):
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if not text.strip():
+                return None
+            scheme = urlsplit(text.strip()).scheme
+            if scheme not in ("redis", "rediss", "unix"):
+                raise ValueError("must start with redis://, rediss:// or unix://")
+            return text.strip()
+        return value
+
+    @field_validator("mcp_redis_key_secret")
+    @classmethod
+    def _redis_key_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # A secret derived from anything the replicas can see anyway (the Redis URL, say) would let
+        # whoever reads Redis test a guessed credential against its keys; a given one does not.
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("is shorter than 32 characters")
+        if value is None and info.data.get("mcp_redis_url") is not None:
+            raise ValueError("is required with CHUTES_MCP_REDIS_URL")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
@@ -349,7 +383,16 @@ class Settings(BaseSettings):
 
 
 _SECRET_FIELDS = frozenset(
-    {"api_key", "oauth_token", "client_secret", "extra_headers", "mcp_auth_tokens", "mcp_public_url"}
+    {
+        "api_key",
+        "oauth_token",
+        "client_secret",
+        "extra_headers",
+        "mcp_auth_tokens",
+        "mcp_public_url",
+        "mcp_redis_url",
+        "mcp_redis_key_secret",
+    }
 )
 
 
