@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Mount, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chutes_mcp.sim import api, chute_host, control, embed, llm
 from chutes_mcp.sim.hosts import HostDispatcher
+from chutes_mcp.sim.identity import Principal, authenticate
 from chutes_mcp.sim.responses import detail
 from chutes_mcp.sim.state import SimState
 
@@ -23,6 +25,26 @@ def _router(routes: Sequence[BaseRoute]) -> Router:
     return Router(routes=list(routes), default=_not_found)
 
 
+class _CallerCount:
+    """Counts each request to a Chutes host by its caller (`/_sim/stats` `callers`), whatever route it
+    takes and however it ends: a caller is its credential's handle, `anonymous` without one, and
+    `rejected` for a credential the simulator refuses."""
+
+    def __init__(self, app: ASGIApp, state: SimState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            principal = authenticate(Headers(scope=scope).get("authorization"), self.state.identity)
+            if principal is None:
+                caller = "anonymous"
+            else:
+                caller = principal.handle if isinstance(principal, Principal) else "rejected"
+            self.state.stats.record_caller(caller)
+        await self.app(scope, receive, send)
+
+
 def create_app(state: SimState) -> Starlette:
     dispatcher = HostDispatcher(
         llm=_router(llm.routes()),
@@ -31,6 +53,8 @@ def create_app(state: SimState) -> Starlette:
         chute=_router(chute_host.routes()),
         is_known_slug=lambda slug: state.catalog.is_known_slug(slug),
     )
-    app = Starlette(routes=[Mount("/_sim", routes=control.routes()), Mount("", app=dispatcher)])
+    app = Starlette(
+        routes=[Mount("/_sim", routes=control.routes()), Mount("", app=_CallerCount(dispatcher, state))]
+    )
     app.state.sim = state
     return app

@@ -32,6 +32,7 @@ class Stats:
         self._arrivals_last_1s: deque[float] = deque()
         self._peak_per_1s = 0
         self._peak_per_60s = 0
+        self._callers: dict[str, _CallerRate] = {}
 
     def record_request(self, route: str, model: str | None = None, user: str | None = None) -> None:
         self.requests[route] += 1
@@ -46,6 +47,14 @@ class Stats:
         # A queue per window keeps the cost per request constant however busy the simulator is.
         self._peak_per_60s = max(self._peak_per_60s, _admit(self._arrivals, now, _RATE_WINDOW_S))
         self._peak_per_1s = max(self._peak_per_1s, _admit(self._arrivals_last_1s, now, 1.0))
+
+    def record_caller(self, caller: str) -> None:
+        """Count a request to any Chutes host (models, invocations, account, listings) by its caller, so
+        a test can check one credential's rate across every client that shares it."""
+        rate = self._callers.get(caller)
+        if rate is None:
+            rate = self._callers[caller] = _CallerRate()
+        rate.admit(time.monotonic())
 
     def record_reasoning_controls(self, model: str, controls: dict[str, Any]) -> None:
         """Count each reasoning control a chat request carried for `model`, as `key=<JSON value>`, so a test
@@ -89,6 +98,30 @@ class Stats:
             "tcp_connections": self.tcp_connections,
             "peak_requests_per_1s": self._peak_per_1s,
             "peak_requests_per_60s": self._peak_per_60s,
+            "callers": {caller: rate.snapshot() for caller, rate in self._callers.items()},
+        }
+
+
+class _CallerRate:
+    """One caller's requests: how many, and the most that arrived within any 1 s and any 60 s."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self._last_1s: deque[float] = deque()
+        self._last_60s: deque[float] = deque()
+        self._peak_per_1s = 0
+        self._peak_per_60s = 0
+
+    def admit(self, now: float) -> None:
+        self.requests += 1
+        self._peak_per_1s = max(self._peak_per_1s, _admit(self._last_1s, now, 1.0))
+        self._peak_per_60s = max(self._peak_per_60s, _admit(self._last_60s, now, _RATE_WINDOW_S))
+
+    def snapshot(self) -> dict[str, int]:
+        return {
+            "requests": self.requests,
+            "peak_per_1s": self._peak_per_1s,
+            "peak_per_60s": self._peak_per_60s,
         }
 
 
