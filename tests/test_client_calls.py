@@ -187,7 +187,7 @@ async def test_breaker_opens_after_repeated_failures_and_its_state_is_readable(
         assert chat_requests(sim) == 5
         with pytest.raises(ModelUnavailableError) as caught:
             await client.chat(hello())
-        states = {snapshot.model: snapshot for snapshot in client.breaker_states()}
+        states = {snapshot.model: snapshot for snapshot in await client.breaker_states()}
     assert chat_requests(sim) == 5  # the open breaker answered without a request
     assert caught.value.retry_after_s is not None
     assert states[MODEL].state == "open"

@@ -129,11 +129,11 @@ async def test_cancelling_over_http_closes_the_upstream_stream(
 
 
 @pytest.mark.parametrize("mode", ERAS)
-async def test_a_call_cancelled_in_the_rate_limiter_gives_its_slot_back(
+async def test_a_call_cancelled_in_the_rate_limiters_line_holds_nothing(
     sim: SimProcess, tmp_path: Path, mode: Mode
 ) -> None:
     # One request every 10 s, burst 1: the catalog fetch at start takes the burst, so a chat waits (as
-    # may the embedding directory's first fetch, in the same queue).
+    # may the embedding directory's first fetch, in the same line).
     env = {"CHUTES_RATE_LIMIT_RPM": "6", "CHUTES_RATE_LIMIT_BURST": "1"}
     with http_server(sim, tmp_path, **env) as server:
         async with http_client(server, mode) as client:
@@ -144,9 +144,11 @@ async def test_a_call_cancelled_in_the_rate_limiter_gives_its_slot_back(
                     while (await read_status(client))["waiting"] <= before["waiting"]:  # noqa: ASYNC110 (another process's state)
                         await anyio.sleep(0.05)
                     group.cancel_scope.cancel()
-                while (after := await read_status(client))["returned"] == 0:  # noqa: ASYNC110 (another process's state)
+                while (after := await read_status(client))["abandoned"] == before["abandoned"]:  # noqa: ASYNC110 (another process's state)
                     await anyio.sleep(0.05)
-    assert after["returned"] == 1  # the next call waits for the cancelled call's slot, not the one after
+    assert after["abandoned"] == before["abandoned"] + 1
+    assert after["waiting"] <= before["waiting"]  # the line is as it was before the chat joined
+    assert after["acquired"] == before["acquired"]  # it took no slot: nothing booked ahead for it
     assert "chat" not in sim.stats()["requests"]  # it never reached Chutes
 
 

@@ -1,7 +1,9 @@
 """`ChutesClient`: every call to Chutes goes through here.
 
-Per request: rate limiter, then circuit breaker (invocations), then the HTTP call over the shared pool,
-then typed errors. Retries wrap whole attempts and stop as soon as a stream has produced content.
+Per request: the credential's rate limiter, then (for invocations) the model's circuit breaker, asked
+right before the request leaves, then the HTTP call over the shared pool, then typed errors. Retries wrap
+whole attempts and stop as soon as a stream has produced content. With a Redis store, the limiter and
+the breakers are shared with the other replicas (see `chutes_mcp.shared.redis_store`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlencode
 
 import anyio
@@ -34,7 +36,7 @@ from chutes_mcp.chutes.errors import (
 from chutes_mcp.chutes.http.error_bodies import error_from_response, error_from_stream_line
 from chutes_mcp.chutes.http.pool import InsecureCredentialError, build_http_client
 from chutes_mcp.chutes.http.sse import DoneMarker, MalformedStreamError, SSEDecoder, SSEItem
-from chutes_mcp.chutes.resilience.breaker import BreakerRegistry, BreakerSnapshot, CircuitBreaker
+from chutes_mcp.chutes.resilience.breaker import Breaker, BreakerRegistry, BreakerSnapshot
 from chutes_mcp.chutes.resilience.limiter import LimiterState, RateLimiter
 from chutes_mcp.chutes.resilience.retry import RetryPolicy, with_retries
 from chutes_mcp.chutes.types import (
@@ -50,6 +52,9 @@ from chutes_mcp.chutes.types import (
 )
 from chutes_mcp.config import Settings
 from chutes_mcp.log import enabled, get_logger
+
+if TYPE_CHECKING:
+    from chutes_mcp.shared.redis_store import RedisStore
 
 INVOCATION_ID_HEADER = "x-chutes-invocationid"
 # `GET /chutes/` pages: chutes-api allows up to 5000 a page, 100 pages; a few hundred a page keeps each
@@ -214,8 +219,21 @@ class _LiveStream:
                     events.append(event)
 
 
+def settings_identity(settings: Settings) -> str:
+    """Whose limit and breakers the server's own credential shares with other replicas (kept in Redis
+    only as an HMAC): the key or token itself; for `chutes-mcp login` tokens, which rotate, the app."""
+    for secret in (settings.api_key, settings.oauth_token):
+        if secret is not None:
+            return secret.get_secret_value()
+    return f"oauth_file:{settings.client_id}" if settings.client_id else "anonymous"
+
+
 class ChutesClient:
-    """The Chutes client of one process: one HTTP pool, one rate limiter, one breaker per model."""
+    """The Chutes client of one credential: one HTTP pool, one rate limiter, one breaker per model.
+
+    `identity` names the credential in the shared store (`store`, Redis): every replica with the same
+    identity shares one limit and one set of breakers.
+    """
 
     def __init__(
         self,
@@ -223,6 +241,8 @@ class ChutesClient:
         *,
         http: httpx2.AsyncClient | None = None,
         credentials: Credentials | None = None,
+        store: RedisStore | None = None,
+        identity: str | None = None,
     ) -> None:
         self.settings = settings
         self._owns_http = http is None
@@ -230,8 +250,9 @@ class ChutesClient:
         self.credentials = (
             credentials if credentials is not None else credentials_from_settings(settings, self._http)
         )
-        self.limiter = RateLimiter(settings.rate_limit_rpm, settings.burst)
-        self.breakers = BreakerRegistry()
+        shared_as = identity if identity is not None else settings_identity(settings)
+        self.limiter = RateLimiter(settings.rate_limit_rpm, settings.burst, store=store, identity=shared_as)
+        self.breakers = BreakerRegistry(store=store, identity=shared_as)
         self._policy = RetryPolicy(max_retries=settings.max_retries)
 
     def with_credentials(self, credentials: Credentials) -> ChutesClient:
@@ -265,15 +286,24 @@ class ChutesClient:
     def limiter_state(self) -> LimiterState:
         return self.limiter.state()
 
-    def breaker_states(self) -> list[BreakerSnapshot]:
-        return self.breakers.snapshots()
+    async def breaker_states(self) -> list[BreakerSnapshot]:
+        return await self.breakers.snapshots()
 
     # -- one HTTP exchange ------------------------------------------------------------------------
 
     async def _exchange(
-        self, method: str, url: str, *, token: str | None, body: Any, headers: Mapping[str, str], stream: bool
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str | None,
+        body: Any,
+        headers: Mapping[str, str],
+        stream: bool,
+        breaker: Breaker | None,
     ) -> httpx2.Response:
-        await self.limiter.acquire()
+        # The breaker is asked by the limiter, right before the slot is taken: after the wait in line.
+        await self.limiter.acquire(breaker.before_call if breaker is not None else None)
         request_headers = dict(headers)
         if token is not None:
             request_headers["Authorization"] = f"Bearer {token}"
@@ -306,11 +336,14 @@ class ChutesClient:
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
         authenticate: bool = True,
+        breaker: Breaker | None = None,
     ) -> httpx2.Response:
         """One attempt; a 401 on an OAuth token triggers one refresh and one resend."""
         headers = headers or {}
         token = await self.credentials.bearer() if authenticate else None
-        response = await self._exchange(method, url, token=token, body=body, headers=headers, stream=stream)
+        response = await self._exchange(
+            method, url, token=token, body=body, headers=headers, stream=stream, breaker=breaker
+        )
         if response.status_code == 401 and token is not None:
             try:
                 fresh = await self.credentials.after_unauthorized(token)
@@ -322,7 +355,7 @@ class ChutesClient:
             if fresh is not None and fresh != token:
                 await response.aclose()
                 response = await self._exchange(
-                    method, url, token=fresh, body=body, headers=headers, stream=stream
+                    method, url, token=fresh, body=body, headers=headers, stream=stream, breaker=breaker
                 )
         if response.status_code >= 300:
             content = await response.aread()
@@ -343,17 +376,16 @@ class ChutesClient:
     def _invocation_headers(self, tee_only: bool) -> dict[str, str]:
         return {"X-TEE-Only": "true"} if tee_only or self.settings.tee_only else {}
 
-    async def _guarded(self, breaker: CircuitBreaker | None, attempt: Any) -> Any:
-        if breaker is not None:
-            breaker.before_call()
+    async def _guarded(self, breaker: Breaker | None, attempt: Any) -> Any:
+        """Tell the breaker how an attempt went; refusals of our own guards say nothing of the model."""
         try:
             value = await attempt()
         except ChutesError as exc:
-            if breaker is not None and exc.retryable:
-                breaker.record_failure()
+            if breaker is not None and exc.retryable and not exc.refused_here:
+                await breaker.record_failure()
             raise
         if breaker is not None:
-            breaker.record_success()
+            await breaker.record_success()
         return value
 
     async def _json_call(
@@ -371,7 +403,9 @@ class ChutesClient:
         headers = self._invocation_headers(tee_only) if model else {}
 
         async def attempt() -> tuple[Any, Mapping[str, str]]:
-            response = await self._send(method, url, body=body, headers=headers, authenticate=authenticate)
+            response = await self._send(
+                method, url, body=body, headers=headers, authenticate=authenticate, breaker=breaker
+            )
             return await _json_body(response), response.headers
 
         async def guarded() -> tuple[Any, Mapping[str, str]]:
@@ -419,7 +453,7 @@ class ChutesClient:
         ends_at = anyio.current_time() + timeout_s
 
         async def open_until_content() -> tuple[_LiveStream, list[ChatEvent]]:
-            response = await self._send("POST", url, body=body, headers=headers, stream=True)
+            response = await self._send("POST", url, body=body, headers=headers, stream=True, breaker=breaker)
             stream = _LiveStream(
                 response, request.model, ends_at=ends_at, timeout_s=timeout_s, enclosed=enclosed
             )

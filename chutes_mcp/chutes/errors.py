@@ -41,6 +41,9 @@ class ChutesError(Exception):
     code: ClassVar[str] = "upstream_error"
     default_hint: ClassVar[str] = "Chutes answered with an error; try again later."
     default_retryable: ClassVar[bool] = False
+    refused_here: ClassVar[bool] = False
+    """Raised by this process's own guards (rate limiter, breaker) without a request sent: retrying
+    it at once, or counting it against the model's breaker, would only repeat the refusal."""
 
     def __init__(
         self,
@@ -120,6 +123,12 @@ class RateLimitedError(ChutesError):
     default_retryable = True
 
 
+class LimiterRefusedError(RateLimitedError):
+    """The credential's own rate limiter could not give the request a turn before its deadline."""
+
+    refused_here = True
+
+
 class ModelNotFoundError(ChutesError):
     code = "model_not_found"
     default_hint = "Check the model id against the list of models (`chutes-mcp models`)."
@@ -131,6 +140,12 @@ class ModelUnavailableError(ChutesError):
         "The model has no capacity right now (cold or disabled); retry later or use a fallback model."
     )
     default_retryable = True
+
+
+class BreakerOpenError(ModelUnavailableError):
+    """The model's circuit breaker is open: calls are paused until its cooldown ends."""
+
+    refused_here = True
 
 
 class TeeRequiredError(ChutesError):

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from chutes_mcp.chutes.chat.failover import TextListener
     from chutes_mcp.server.sign_in import ChutesSignIn
     from chutes_mcp.server.streamable_http import HttpOptions
+    from chutes_mcp.shared.redis_store import RedisStore
 
 
 class UnknownToolNameError(ValueError):
@@ -175,7 +176,16 @@ def _health_routes(server: MCPServer[Runtime], serving: _Serving) -> None:
         if runtime is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         view = await runtime.catalog.get()
-        return JSONResponse({"status": "ready", "catalog": view.source, "models": len(view.models)})
+        ready: dict[str, Any] = {"status": "ready", "catalog": view.source, "models": len(view.models)}
+        if runtime.store is not None:
+            # Asked now, within its short timeout: the probe is also how an idle replica notices that
+            # Redis came back. Without Redis a replica still serves, on its own limits: degraded, not
+            # unready, so a Redis outage never takes every replica out of the Service.
+            health = await runtime.store.check()
+            ready["shared_state"] = health.document()
+            if health.state != "ok":
+                ready["status"] = "degraded"
+        return JSONResponse(ready)
 
     server.custom_route("/healthz", methods=["GET"], include_in_schema=False)(healthz)
     server.custom_route("/readyz", methods=["GET"], include_in_schema=False)(readyz)
@@ -208,10 +218,12 @@ def create_server(
     http: HttpOptions | None = None,
     sign_in: ChutesSignIn | None = None,
     answer_listener: TextListener | None = None,
+    store: RedisStore | None = None,
 ) -> MCPServer[Runtime]:
     """The chutes-mcp server; `sign_in` makes HTTP callers sign in with Chutes and run on their own
     account; `answer_listener` hears `chat`'s answer as it streams (an in-process caller's live
-    display)."""
+    display); `store` is the Redis the replicas share state through (opened by the caller, for as long
+    as the server runs)."""
     tools = _enabled_tools(settings)
     tenancy: TenancyMode = "server"
     if sign_in is not None:
@@ -222,7 +234,9 @@ def create_server(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        async with open_runtime(settings, tenancy=tenancy, answer_listener=answer_listener) as runtime:
+        async with open_runtime(
+            settings, tenancy=tenancy, answer_listener=answer_listener, store=store
+        ) as runtime:
             serving.runtime = runtime
             try:
                 with (

@@ -96,7 +96,8 @@ async def status_document(runtime: Runtime) -> str:
                 "models": len(view.models),
                 "last_error": view.last_error,
             },
-            "breakers": runtime.client.breaker_states(),
+            "breakers": await runtime.client.breaker_states(),
             "limiter": runtime.client.limiter_state(),
+            "shared_state": runtime.shared_state(),
         }
     )

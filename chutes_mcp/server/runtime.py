@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from mcp.server.auth.provider import AccessToken
 
@@ -23,6 +23,7 @@ from chutes_mcp.chutes.embeddings.directory import EmbeddingDirectory, fetch_emb
 from chutes_mcp.chutes.errors import AuthInvalidError
 from chutes_mcp.config import Settings
 from chutes_mcp.server.tenants import Tenants
+from chutes_mcp.shared.redis_store import RedisStore
 
 # Whose Chutes credential a call uses: the server's, or the caller's own from each HTTP request
 # ("request-bearer": also from `Authorization: Bearer`, when the server has no tokens to check there;
@@ -48,6 +49,14 @@ class Runtime:
     # Set by `chutes-mcp call` on a terminal, whose in-process server has one caller: it prints `chat`'s
     # answer as it streams (MCP progress carries only its last words, throttled).
     answer_listener: TextListener | None = None
+    # Redis, where replicas share rate limits and breakers; None: all of it lives in this process.
+    store: RedisStore | None = None
+
+    def shared_state(self) -> dict[str, Any]:
+        """Where the limits and breakers live, and whether Redis answers (as last seen, no round trip)."""
+        if self.store is None:
+            return {"backend": "process"}
+        return self.store.health().document()
 
     async def catalog_view(self) -> CatalogView:
         return await self.catalog.get(max_wait_s=CATALOG_WAIT_S)
@@ -71,15 +80,20 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, tenancy: TenancyMode = "server", answer_listener: TextListener | None = None
+    settings: Settings,
+    *,
+    tenancy: TenancyMode = "server",
+    answer_listener: TextListener | None = None,
+    store: RedisStore | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open the shared state for the life of the server; nothing here waits on the network.
 
     `tenancy` "request" takes each caller's Chutes key from its request ("request-bearer": also from
     `Authorization: Bearer`, when the server itself has no tokens to check there); "sign-in" runs each
-    call on the access token its caller signed in to Chutes with.
+    call on the access token its caller signed in to Chutes with. `store`: the Redis the replicas share
+    limits, breakers and the introspection cache through (its owner opens and closes it).
     """
-    async with ChutesClient(settings) as client:
+    async with ChutesClient(settings, store=store) as client:
         catalog = ModelCatalog(
             client.list_models_raw, ttl_s=settings.cache_ttl_s, cache_dir=settings.catalog_cache_path
         )
@@ -113,7 +127,9 @@ async def open_runtime(
                     client.http,
                     bearer_is_key=tenancy == "request-bearer",
                     introspector=introspector,
+                    store=store,
                 ),
                 introspector=introspector,
                 answer_listener=answer_listener,
+                store=store,
             )

@@ -3,7 +3,8 @@
 A tenant is one Chutes credential, or one user signed in with Chutes (whatever token their client holds
 at the moment). It gets its own `ChutesClient` (so its own rate limiter and circuit breakers: one tenant's
 429s never slow another) over the process's one HTTP pool. Credentials are held only in memory, keyed by
-a digest, and dropped least-recently-used.
+a digest, and dropped least-recently-used; with Redis, a tenant's limit and breakers live there, shared
+by the replicas, and a dropped client loses none of them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from chutes_mcp.chutes.auth.sendable import unsendable_part
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.errors import AuthInvalidError
 from chutes_mcp.config import Settings
+from chutes_mcp.shared.redis_store import RedisStore
 
 TENANT_HEADER = "x-chutes-api-key"
 MAX_TENANTS = 1024
@@ -57,9 +59,11 @@ class Tenants:
         *,
         bearer_is_key: bool,
         introspector: TokenIntrospector | None = None,
+        store: RedisStore | None = None,
     ) -> None:
         self._settings = settings
         self._http = http
+        self._store = store
         # Without server auth, `Authorization: Bearer <chutes key>` is the natural way to send the key.
         self._bearer_is_key = bearer_is_key
         self._introspector = introspector
@@ -110,7 +114,13 @@ class Tenants:
         digest = hashlib.sha256(identity).digest()
         client = self._clients.get(digest)
         if client is None:
-            client = ChutesClient(self._settings, http=self._http, credentials=credentials)
+            client = ChutesClient(
+                self._settings,
+                http=self._http,
+                credentials=credentials,
+                store=self._store,
+                identity=identity.decode(),
+            )
             self._clients[digest] = client
             if len(self._clients) > MAX_TENANTS:
                 self._clients.popitem(last=False)

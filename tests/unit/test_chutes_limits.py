@@ -4,9 +4,9 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from chutes_mcp.chutes.errors import ModelUnavailableError
+from chutes_mcp.chutes.errors import BreakerOpenError, LimiterRefusedError
 from chutes_mcp.chutes.resilience.breaker import BreakerRegistry, BreakerState
-from chutes_mcp.chutes.resilience.limiter import RateLimiter
+from chutes_mcp.chutes.resilience.limiter import LocalBucket, RateLimiter
 
 
 class Clock:
@@ -17,52 +17,69 @@ class Clock:
         return self.now
 
 
-def test_limiter_allows_a_burst_then_spaces_requests() -> None:
+def test_bucket_allows_a_burst_then_spaces_requests() -> None:
     clock = Clock()
-    limiter = RateLimiter(600, 10, clock=clock)  # one request every 0.1 s after a burst of 10
-    waits = [limiter.reserve() for _ in range(13)]
+    bucket = LocalBucket(0.1, 0.9, clock)  # one request every 0.1 s after a burst of 10
+    waits = []
+    for _ in range(13):
+        slot = bucket.take()
+        waits.append(slot.wait_s)
+        clock.now += slot.wait_s
+        if slot.wait_s:
+            assert bucket.take().wait_s == 0.0  # taken once its wait is over
     assert waits[:10] == [0.0] * 10
-    assert waits[10:] == pytest.approx([0.1, 0.2, 0.3])
+    assert waits[10:] == pytest.approx([0.1, 0.1, 0.1])
     clock.now += 10.0  # idle long enough to refill the whole burst
-    assert [limiter.reserve() for _ in range(10)] == [0.0] * 10
-    state = limiter.state()
-    assert (state.acquired, state.delayed) == (23, 3)
+    assert [bucket.take().wait_s for _ in range(10)] == [0.0] * 10
 
 
-def test_limiter_never_exceeds_rate_plus_burst_in_any_window() -> None:
+def test_bucket_never_exceeds_rate_plus_burst_in_any_window() -> None:
     clock = Clock()
-    limiter = RateLimiter(60, 5, clock=clock)
-    starts = [clock.now + limiter.reserve() for _ in range(200)]
+    bucket = LocalBucket(1.0, 4.0, clock)  # 60 a minute, burst 5
+    starts = []
+    while len(starts) < 200:
+        slot = bucket.take()
+        if slot.wait_s:
+            clock.now += slot.wait_s
+        else:
+            starts.append(clock.now)
     for first in starts:
         in_window = sum(1 for s in starts if first <= s < first + 60.0)
         assert in_window <= 60 + 5
 
 
-def test_breaker_opens_after_threshold_and_half_opens_after_cooldown() -> None:
+@pytest.mark.anyio
+async def test_breaker_opens_after_threshold_and_half_opens_after_cooldown() -> None:
     clock = Clock()
     registry = BreakerRegistry(threshold=3, cooldown_s=30, clock=clock)
     breaker = registry.get("m")
     for _ in range(2):
-        breaker.before_call()
-        breaker.record_failure()
-    assert breaker.state is BreakerState.CLOSED
-    breaker.record_failure()
-    assert breaker.state is BreakerState.OPEN
-    with pytest.raises(ModelUnavailableError) as caught:
-        breaker.before_call()
-    assert caught.value.retry_after_s == 30
-    assert caught.value.retryable is False
+        await breaker.before_call()
+        await breaker.record_failure()
+    assert (await breaker.snapshot()).state is BreakerState.CLOSED
+    await breaker.record_failure()
+    assert (await breaker.snapshot()).state is BreakerState.OPEN
+    with pytest.raises(BreakerOpenError) as caught:
+        await breaker.before_call()
+    # Retryable, and when: the two agree.
+    assert (caught.value.code, caught.value.retryable, caught.value.retry_after_s) == (
+        "model_unavailable",
+        True,
+        30,
+    )
     clock.now += 30
-    assert breaker.state is BreakerState.HALF_OPEN
-    breaker.before_call()  # the one trial
-    with pytest.raises(ModelUnavailableError):
-        breaker.before_call()  # no second trial while the first is out
-    breaker.record_failure()
-    assert breaker.state is BreakerState.OPEN  # a failed trial re-opens at once
+    assert (await breaker.snapshot()).state is BreakerState.HALF_OPEN
+    await breaker.before_call()  # the one trial
+    with pytest.raises(BreakerOpenError) as busy:
+        await breaker.before_call()  # no second trial while the first is out
+    assert busy.value.retryable
+    assert busy.value.retry_after_s
+    await breaker.record_failure()
+    assert (await breaker.snapshot()).state is BreakerState.OPEN  # a failed trial re-opens at once
     clock.now += 30
-    breaker.before_call()
-    breaker.record_success()
-    snapshot = registry.snapshots()[0]
+    await breaker.before_call()
+    await breaker.record_success()
+    snapshot = (await registry.snapshots())[0]
     assert (snapshot.model, snapshot.state, snapshot.consecutive_failures) == ("m", BreakerState.CLOSED, 0)
 
 
@@ -72,36 +89,71 @@ async def _waiting(limiter: RateLimiter, count: int) -> None:
 
 
 @pytest.mark.anyio
-async def test_a_waiter_cancelled_before_its_turn_gives_its_slot_back() -> None:
-    clock = Clock()
-    limiter = RateLimiter(60, 1, clock=clock)  # one request a second, no burst beyond the first
-    limiter.reserve()
-    with anyio.fail_after(5):
-        async with anyio.create_task_group() as group:
-            group.start_soon(limiter.acquire)  # its slot is 1 s away
-            await _waiting(limiter, 1)
-            group.cancel_scope.cancel()
-    state = limiter.state()
-    assert (state.waiting, state.returned) == (0, 1)
-    assert limiter.reserve() == pytest.approx(1.0)  # the slot it gave back, not the one after
-
-
-@pytest.mark.anyio
-async def test_a_slot_with_a_later_reservation_behind_it_is_not_given_back() -> None:
-    clock = Clock()
-    limiter = RateLimiter(60, 1, clock=clock)
-    limiter.reserve()
+async def test_a_waiter_that_leaves_holds_nothing_and_the_next_moves_up() -> None:
+    limiter = RateLimiter(60, 1)  # one request a second, no burst beyond the first
+    await limiter.acquire()
     with anyio.fail_after(5):
         async with anyio.create_task_group() as later:
             with anyio.CancelScope() as first:
                 async with anyio.create_task_group() as group:
-                    group.start_soon(limiter.acquire)  # 1 s away
+                    group.start_soon(limiter.acquire)  # its turn is 1 s away
                     await _waiting(limiter, 1)
-                    later.start_soon(limiter.acquire)  # 2 s away
+                    later.start_soon(limiter.acquire)  # 2 s away, behind it
                     await _waiting(limiter, 2)
+                    assert limiter.state().next_slot_in_s == pytest.approx(3.0, abs=0.2)
                     first.cancel()
-            assert limiter.state().returned == 0
+            state = limiter.state()
+            # The one behind moved up: a newcomer now waits for 2 slots, not 3.
+            assert (state.waiting, state.abandoned, state.acquired) == (1, 1, 1)
+            assert state.next_slot_in_s == pytest.approx(2.0, abs=0.2)
             later.cancel_scope.cancel()
-    # The later waiter was the last in line, so its slot went back; the first one's could not.
-    assert limiter.state().returned == 1
-    assert limiter.reserve() == pytest.approx(2.0)
+    state = limiter.state()
+    assert (state.waiting, state.abandoned, state.acquired) == (0, 2, 1)
+    assert state.next_slot_in_s == pytest.approx(1.0, abs=0.2)  # only the slot actually taken counts
+
+
+@pytest.mark.anyio
+async def test_a_request_whose_turn_comes_after_its_deadline_is_refused_at_once() -> None:
+    limiter = RateLimiter(60, 2)
+    await limiter.acquire()
+    await limiter.acquire()  # the burst is spent: the next turn is 1 s away
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(limiter.acquire)
+            await _waiting(limiter, 1)
+            with anyio.fail_after(1.5), pytest.raises(LimiterRefusedError) as refused:
+                await limiter.acquire()  # its turn would be 2 s away
+            group.cancel_scope.cancel()
+    error = refused.value
+    assert (error.code, error.retryable) == ("rate_limited", True)
+    assert error.retry_after_s == pytest.approx(2.0, abs=0.2)
+    assert limiter.state().refused == 1
+
+
+@pytest.mark.anyio
+async def test_a_request_alone_in_line_is_refused_when_its_wait_passes_its_deadline() -> None:
+    limiter = RateLimiter(6, 1)  # one request every 10 s
+    await limiter.acquire()
+    with anyio.fail_after(1), pytest.raises(LimiterRefusedError) as refused:
+        await limiter.acquire()
+    assert refused.value.retry_after_s == pytest.approx(10.0, abs=0.2)
+    assert limiter.state().waiting == 0
+
+
+@pytest.mark.anyio
+async def test_the_check_runs_after_the_wait_and_a_refusal_spends_no_slot() -> None:
+    limiter = RateLimiter(600, 1)  # one request every 0.1 s
+    await limiter.acquire()
+    checked: list[int] = []
+
+    async def open_breaker() -> None:
+        checked.append(limiter.state().waiting)
+        if len(checked) > 1:  # passes on arrival, fails once its turn has come
+            raise BreakerOpenError("m failed 5 times in a row", retry_after_s=30)
+
+    with anyio.fail_after(5):
+        with pytest.raises(BreakerOpenError):
+            await limiter.acquire(open_breaker)
+        await limiter.acquire()  # the slot the refused request did not take
+    state = limiter.state()
+    assert (state.acquired, state.abandoned) == (2, 1)

@@ -29,7 +29,7 @@ from chutes_mcp.chutes.chat.progress import (
 from chutes_mcp.chutes.chat.reasoning import is_empty_answer
 from chutes_mcp.chutes.chat.reasoning_switches import can_think_less, wanted_thinking
 from chutes_mcp.chutes.chat.request import ChatRequest
-from chutes_mcp.chutes.errors import ChutesError, ChutesTimeoutError, EmptyAnswerError
+from chutes_mcp.chutes.errors import ChutesError, ChutesTimeoutError, EmptyAnswerError, LimiterRefusedError
 from chutes_mcp.chutes.types import (
     ChatEvent,
     ChatResult,
@@ -283,7 +283,9 @@ async def _attempts(
             result = await run.stream(attempt)
         except ChutesError as exc:
             run.record(Attempt(model, exc.code, exc.status, _ms(started), len(exc.retries)))
-            if last or exc.code not in FAILOVER_CODES or run.tokens > tokens_before:
+            # Every candidate waits in the same credential's line: another model would be refused too.
+            shared_limit = isinstance(exc, LimiterRefusedError)
+            if last or exc.code not in FAILOVER_CODES or run.tokens > tokens_before or shared_limit:
                 raise run.final(exc) from None
             index += 1
             continue

@@ -1,16 +1,31 @@
-"""Per-model circuit breakers: stop calling a model that keeps failing, try it again after a cooldown."""
+"""Per-model circuit breakers: stop calling a model that keeps failing, try it again after a cooldown.
+
+One breaker per model and credential. The client asks it right before a request leaves (after the
+rate limiter's wait, so a breaker that opened meanwhile is honoured), and tells it how the request
+went. With Redis (`SharedBreaker`) the replicas share each breaker: one opened through one replica
+stops the others too; while Redis is unavailable, each process keeps its own.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
 
-from chutes_mcp.chutes.errors import ModelUnavailableError
+from chutes_mcp.chutes.errors import BreakerOpenError
+from chutes_mcp.shared.redis_store import StoreUnavailableError
+
+if TYPE_CHECKING:
+    from chutes_mcp.shared.redis_store import RedisStore
 
 DEFAULT_FAILURE_THRESHOLD = 5
 DEFAULT_COOLDOWN_S = 30.0
+# What a caller refused while the trial call is out is told to wait: the trial's outcome decides, and
+# most calls end within seconds.
+TRIAL_RETRY_S = 2.0
 
 
 class BreakerState(StrEnum):
@@ -25,6 +40,37 @@ class BreakerSnapshot:
     state: BreakerState
     consecutive_failures: int
     retry_in_s: float
+
+
+class Breaker(Protocol):
+    model: str
+
+    async def before_call(self) -> None:
+        """Raise `model_unavailable` (`BreakerOpenError`) without touching the network while open."""
+        ...
+
+    async def record_success(self) -> None: ...
+
+    async def record_failure(self) -> None:
+        """Count a retryable failure (overload, cold chute, 5xx, network, timeout)."""
+        ...
+
+    async def snapshot(self) -> BreakerSnapshot: ...
+
+
+def _refusal(model: str, failures: int, retry_in_s: float | None) -> BreakerOpenError:
+    if retry_in_s is None:
+        return BreakerOpenError(
+            f"{model} failed {failures} times in a row; one trial call is testing it now",
+            retry_after_s=TRIAL_RETRY_S,
+            hint=f"Use a fallback model, or retry {model} in a few seconds.",
+        )
+    retry_in = round(retry_in_s, 1)
+    return BreakerOpenError(
+        f"{model} failed {failures} times in a row; calls to it are paused for {retry_in:g} s",
+        retry_after_s=retry_in,
+        hint=f"Use a fallback model, or retry {model} in {retry_in:.0f} s.",
+    )
 
 
 class CircuitBreaker:
@@ -54,47 +100,127 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
 
-    def before_call(self) -> None:
-        """Raise `model_unavailable` without touching the network while the breaker is open."""
+    async def before_call(self) -> None:
         state = self.state
         if state is BreakerState.CLOSED:
             return
         now = self._clock()
+        if state is BreakerState.OPEN and self._opened_at is not None:
+            raise _refusal(self.model, self._failures, self._cooldown_s - (now - self._opened_at))
         # A trial that never reported back (cancelled) must not keep the breaker shut forever.
-        trial_stale = self._trial_started_at is None or now - self._trial_started_at >= self._cooldown_s
-        if state is BreakerState.HALF_OPEN and trial_stale:
+        if self._trial_started_at is None or now - self._trial_started_at >= self._cooldown_s:
             self._trial_started_at = now
             return
-        retry_in = self.snapshot().retry_in_s
-        raise ModelUnavailableError(
-            f"{self.model} failed {self._failures} times in a row; calls are paused",
-            retryable=False,
-            retry_after_s=retry_in,
-            hint=f"Use a fallback model, or retry {self.model} in {retry_in:.0f} s.",
-        )
+        raise _refusal(self.model, self._failures, None)
 
-    def record_success(self) -> None:
+    async def record_success(self) -> None:
         self._failures = 0
         self._opened_at = None
         self._trial_started_at = None
 
-    def record_failure(self) -> None:
-        """Count a retryable failure (overload, cold chute, 5xx, network, timeout)."""
+    async def record_failure(self) -> None:
         self._failures += 1
         self._trial_started_at = None
         if self._opened_at is not None or self._failures >= self._threshold:
             self._opened_at = self._clock()
 
-    def snapshot(self) -> BreakerSnapshot:
+    async def snapshot(self) -> BreakerSnapshot:
         state = self.state
         retry_in = 0.0
         if state is BreakerState.OPEN and self._opened_at is not None:
             retry_in = max(0.0, self._cooldown_s - (self._clock() - self._opened_at))
-        return BreakerSnapshot(self.model, state, self._failures, retry_in)
+        return BreakerSnapshot(self.model, state, self._failures, round(retry_in, 3))
+
+
+# The breaker's hash: failures, opened_at, trial_at (Redis' clock). ARGV[1]: the cooldown.
+# Returns {state, seconds until it may close (open only), failures}; `trial` claims the one trial.
+_CHECK_LUA = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local fields = redis.call('HMGET', KEYS[1], 'failures', 'opened_at', 'trial_at')
+local failures = tostring(tonumber(fields[1]) or 0)
+local opened_at = tonumber(fields[2])
+if not opened_at then return {'closed', '0', failures} end
+local cooldown = tonumber(ARGV[1])
+local open_for = opened_at + cooldown - now
+if open_for > 0 then return {'open', string.format('%.3f', open_for), failures} end
+local trial_at = tonumber(fields[3])
+if ARGV[2] == 'claim' and ((not trial_at) or now - trial_at >= cooldown) then
+  redis.call('HSET', KEYS[1], 'trial_at', string.format('%.6f', now))
+  return {'trial', '0', failures}
+end
+return {'half_open', '0', failures}
+"""
+
+# ARGV: the threshold, how long the hash outlives its last failure (s).
+_FAILURE_LUA = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+redis.call('HDEL', KEYS[1], 'trial_at')
+if redis.call('HEXISTS', KEYS[1], 'opened_at') == 1 or failures >= tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'opened_at', string.format('%.6f', now))
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return failures
+"""
+
+
+class SharedBreaker:
+    """The breaker of one model and credential in Redis; the process's own while Redis is unavailable."""
+
+    def __init__(
+        self, store: RedisStore, identity: str, local: CircuitBreaker, *, threshold: int, cooldown_s: float
+    ) -> None:
+        self.model = local.model
+        self._store = store
+        self._key = store.key("breaker", identity, local.model)
+        self._local = local
+        self._threshold = threshold
+        self._cooldown_s = cooldown_s
+
+    async def _read(self, claim: bool) -> tuple[str, float, int]:
+        state, open_for, failures = await self._store.script(
+            _CHECK_LUA, [self._key], [f"{self._cooldown_s:.6f}", "claim" if claim else "look"]
+        )
+        return str(state), float(open_for), int(failures)
+
+    async def before_call(self) -> None:
+        try:
+            state, open_for, failures = await self._read(claim=True)
+        except StoreUnavailableError:
+            await self._local.before_call()
+            return
+        if state == "open":
+            raise _refusal(self.model, failures, open_for)
+        if state == "half_open":
+            raise _refusal(self.model, failures, None)
+
+    async def record_success(self) -> None:
+        await self._local.record_success()
+        with contextlib.suppress(StoreUnavailableError):
+            await self._store.run(lambda client: client.delete(self._key))
+
+    async def record_failure(self) -> None:
+        try:
+            await self._store.script(
+                _FAILURE_LUA, [self._key], [self._threshold, int(max(self._cooldown_s * 10, 600))]
+            )
+        except StoreUnavailableError:
+            await self._local.record_failure()
+
+    async def snapshot(self) -> BreakerSnapshot:
+        try:
+            state, open_for, failures = await self._read(claim=False)
+        except StoreUnavailableError:
+            return await self._local.snapshot()
+        return BreakerSnapshot(
+            self.model, BreakerState(state), failures, open_for if state == "open" else 0.0
+        )
 
 
 class BreakerRegistry:
-    """One breaker per model id, created on first use."""
+    """One breaker per model id, created on first use; shared through Redis when there is a store."""
 
     def __init__(
         self,
@@ -102,20 +228,33 @@ class BreakerRegistry:
         threshold: int = DEFAULT_FAILURE_THRESHOLD,
         cooldown_s: float = DEFAULT_COOLDOWN_S,
         clock: Callable[[], float] = time.monotonic,
+        store: RedisStore | None = None,
+        identity: str = "",
     ) -> None:
         self._threshold = threshold
         self._cooldown_s = cooldown_s
         self._clock = clock
-        self._breakers: dict[str, CircuitBreaker] = {}
+        self._store = store
+        self._identity = identity
+        self._breakers: dict[str, Breaker] = {}
 
-    def get(self, model: str) -> CircuitBreaker:
+    def get(self, model: str) -> Breaker:
         breaker = self._breakers.get(model)
         if breaker is None:
-            breaker = CircuitBreaker(
+            local = CircuitBreaker(
                 model, threshold=self._threshold, cooldown_s=self._cooldown_s, clock=self._clock
             )
+            breaker = local
+            if self._store is not None:
+                breaker = SharedBreaker(
+                    self._store,
+                    self._identity,
+                    local,
+                    threshold=self._threshold,
+                    cooldown_s=self._cooldown_s,
+                )
             self._breakers[model] = breaker
         return breaker
 
-    def snapshots(self) -> list[BreakerSnapshot]:
-        return [breaker.snapshot() for breaker in self._breakers.values()]
+    async def snapshots(self) -> list[BreakerSnapshot]:
+        return [await breaker.snapshot() for breaker in self._breakers.values()]

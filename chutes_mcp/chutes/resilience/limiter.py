@@ -1,94 +1,262 @@
-"""A process-wide request rate limiter: requests per minute with a burst.
+"""The request rate limiter of one Chutes credential: requests per minute with a burst.
 
 Chutes answers bursts above about 60 requests a minute with 429 bans that grow up to a day, so every
-request of the process passes through one limiter before it leaves.
+request for a credential passes through that credential's limiter right before it leaves.
+
+A bucket (GCRA: one timestamp, the theoretical arrival time) says whether a request may go now and,
+if not, when it may. Requests that must wait stand in line in arrival order, and only the first in
+line takes from the bucket, at the moment it is sent. Nothing is booked ahead, so a waiter that leaves
+(its call cancelled, or timed out) leaves no capacity behind. A newcomer whose turn would come after
+its deadline (the nearest enclosing anyio deadline) is refused at once with `rate_limited` and the
+wait in `retry_after_s`, rather than queueing only to time out; and each time the first in line
+learns its wait, the whole line is checked again, so a waiter whose turn slipped past its deadline
+(other replicas took slots meanwhile) is refused then, not left to time out.
+
+With Redis (`RedisBucket`) every replica takes from one bucket per credential; the line itself stays
+per process, and while Redis is unavailable the process takes from its own bucket.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
 
-_EPSILON_S = 1e-9
+from chutes_mcp.chutes.errors import LimiterRefusedError
+from chutes_mcp.shared.redis_store import StoreUnavailableError
+
+if TYPE_CHECKING:
+    from chutes_mcp.shared.redis_store import RedisStore
+
+_EPSILON_S = 1e-6  # float residue of summed intervals is not a wait
+
+# KEYS[1]: the bucket. ARGV: interval and tolerance in seconds. Redis' clock, so replicas agree.
+# Returns {taken (1/0), wait, theoretical arrival time from now}, as text: Lua numbers would be
+# truncated to integers on the way out.
+_TAKE_LUA = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if tat < now then tat = now end
+local wait = tat - tolerance - now
+if wait > 0.000001 then
+  return {'0', string.format('%.6f', wait), string.format('%.6f', tat - now)}
+end
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.6f', tat), 'PX', math.ceil((tat - now) * 1000) + 1000)
+return {'1', '0', string.format('%.6f', tat - now)}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    wait_s: float
+    """0.0 when the slot was taken; else how long until one is free."""
+    debt_s: float
+    """The bucket's theoretical arrival time, seconds from now, after this take."""
+
+
+class LocalBucket:
+    """The GCRA bucket of this process."""
+
+    def __init__(self, interval_s: float, tolerance_s: float, clock: Callable[[], float]) -> None:
+        self._interval = interval_s
+        self._tolerance = tolerance_s
+        self._clock = clock
+        self._tat = -math.inf
+
+    def take(self) -> Slot:
+        now = self._clock()
+        tat = max(self._tat, now)
+        wait = tat - self._tolerance - now
+        if wait > _EPSILON_S:
+            return Slot(wait, tat - now)
+        self._tat = tat + self._interval
+        return Slot(0.0, self._tat - now)
+
+
+class RedisBucket:
+    """One bucket per credential in Redis, under an HMAC of the credential."""
+
+    def __init__(self, store: RedisStore, identity: str, interval_s: float, tolerance_s: float) -> None:
+        self._store = store
+        self._key = store.key("limit", identity)
+        self._args = (f"{interval_s:.6f}", f"{tolerance_s:.6f}")
+
+    async def take(self) -> Slot | None:
+        """The slot, or None while Redis is unavailable."""
+        try:
+            taken, wait, debt = await self._store.script(_TAKE_LUA, [self._key], self._args)
+        except StoreUnavailableError:
+            return None
+        return Slot(0.0 if taken == "1" else float(wait), float(debt))
 
 
 @dataclass(frozen=True, slots=True)
 class LimiterState:
     rate_per_minute: int
     burst: int
+    shared: str
+    """Where the bucket is kept: `redis` (one per credential for every replica) or `process`."""
     acquired: int
+    """Slots taken: requests sent."""
     delayed: int
+    """Of those, how many waited for their slot."""
     total_wait_s: float
-    waiting: int  # requests waiting for their slot now
-    returned: int  # slots given back by requests cancelled before their turn
+    """Time spent waiting in line, by every request that waited (sent, refused or gone)."""
+    waiting: int
+    """In line now."""
+    refused: int
+    """Refused at once (`rate_limited`): their turn would have come after their deadline."""
+    abandoned: int
+    """Left the line before their turn (cancelled, timed out, breaker open), holding nothing."""
+    next_slot_in_s: float
+    """How long a request arriving now would wait, as this process last saw the bucket."""
+
+
+@dataclass(eq=False)
+class _Waiter:
+    deadline: float
+    turn: anyio.Event = field(default_factory=anyio.Event)
+    refused_wait_s: float | None = None
+
+
+Check = Callable[[], Awaitable[None]]
 
 
 class RateLimiter:
-    """A token bucket written as GCRA: one timestamp instead of a refill loop.
-
-    Each acquisition reserves the next free slot without holding a lock across the wait, so waiters
-    are served in arrival order. A waiter cancelled before its turn gives its slot back when no later
-    reservation stands behind it, and otherwise costs that one slot.
-    """
-
     def __init__(
-        self, rate_per_minute: int, burst: int, *, clock: Callable[[], float] = time.monotonic
+        self,
+        rate_per_minute: int,
+        burst: int,
+        *,
+        store: RedisStore | None = None,
+        identity: str = "",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate_per_minute <= 0 or burst <= 0:
             raise ValueError("rate and burst must be positive")
-        self._interval = 60.0 / rate_per_minute
-        self._tolerance = (burst - 1) * self._interval
         self._rate = rate_per_minute
         self._burst = burst
+        self._interval = 60.0 / rate_per_minute
+        self._tolerance = (burst - 1) * self._interval
         self._clock = clock
-        self._next_free = 0.0
+        self._local = LocalBucket(self._interval, self._tolerance, clock)
+        self._shared = (
+            None if store is None else RedisBucket(store, identity, self._interval, self._tolerance)
+        )
+        self._line: deque[_Waiter] = deque()
+        # The bucket's theoretical arrival time on this process's clock, as the last take saw it.
+        self._tat_at = -math.inf
         self._acquired = 0
         self._delayed = 0
         self._total_wait = 0.0
-        self._waiting = 0
-        self._returned = 0
+        self._refused = 0
+        self._abandoned = 0
 
-    def reserve(self) -> float:
-        """Take the next slot and return how long to wait before using it."""
-        now = self._clock()
-        theoretical = max(self._next_free, now)
-        self._next_free = theoretical + self._interval
-        wait = theoretical - self._tolerance - now
-        wait = wait if wait > _EPSILON_S else 0.0  # float residue of summed intervals is not a wait
-        self._acquired += 1
-        if wait > 0:
-            self._delayed += 1
-            self._total_wait += wait
-        return wait
+    def _wait_at(self, place: int, now: float) -> float:
+        """How long the waiter with `place` others before it waits, as far as this process knows."""
+        return max(0.0, self._tat_at + place * self._interval - self._tolerance - now)
 
-    async def acquire(self) -> None:
-        wait = self.reserve()
-        if wait <= 0:
-            return
-        reserved_up_to = self._next_free
-        self._waiting += 1
+    async def _take(self) -> Slot:
+        slot = await self._shared.take() if self._shared is not None else None
+        if slot is None:
+            slot = self._local.take()
+        self._tat_at = self._clock() + slot.debt_s
+        return slot
+
+    def _refusal(self, wait_s: float, deadline: float, now: float) -> LimiterRefusedError:
+        self._refused += 1
+        retry_after = math.ceil(wait_s * 10) / 10
+        return LimiterRefusedError(
+            f"this server keeps each Chutes credential to {self._rate} requests a minute (bursts of "
+            f"{self._burst}); with {len(self._line)} waiting, this request's turn comes in {wait_s:.1f} s, "
+            f"after its deadline (in {max(deadline - now, 0.0):.1f} s)",
+            retry_after_s=retry_after,
+            hint=f"Retry in {retry_after:g} s, or give the call a longer timeout_s. The limit keeps the "
+            "key clear of Chutes' escalating 429 bans; the server's operator sets it with "
+            "CHUTES_RATE_LIMIT_RPM and CHUTES_RATE_LIMIT_BURST.",
+        )
+
+    def _review(self, now: float) -> None:
+        """Refuse every waiter whose turn, as now known, comes after its deadline."""
+        kept = 0
+        for waiter in list(self._line):
+            wait = self._wait_at(kept, now)
+            if now + wait > waiter.deadline:
+                self._line.remove(waiter)
+                waiter.refused_wait_s = wait
+                waiter.turn.set()
+            else:
+                kept += 1
+
+    async def acquire(self, check: Check | None = None) -> None:
+        """Wait for this request's turn and take its slot, or raise `rate_limited` at once.
+
+        `check` (the model's breaker) runs right before the slot is taken, and before a request joins a
+        line: a breaker that opened while a request waited stops it without spending a slot.
+        """
+        deadline = anyio.current_effective_deadline()
+        arrived = self._clock()
+        if self._line:
+            if check is not None:
+                await check()
+            wait = self._wait_at(len(self._line), arrived)
+            if arrived + wait > deadline:
+                raise self._refusal(wait, deadline, arrived)
+        waiter = _Waiter(deadline)
+        self._line.append(waiter)
+        taken = waited = False
         try:
-            await anyio.sleep(wait)
-        except anyio.get_cancelled_exc_class():
-            # The request was never sent. Moving up a reservation made after this one would put two
-            # requests closer together than the rate allows, so only the last one is given back.
-            if self._next_free == reserved_up_to:
-                self._next_free -= self._interval
-                self._returned += 1
-            raise
+            if self._line[0] is not waiter:
+                waited = True
+                await waiter.turn.wait()
+            while waiter.refused_wait_s is None:
+                if check is not None:
+                    await check()
+                slot = await self._take()
+                if slot.wait_s == 0.0:
+                    taken = True
+                    return
+                self._review(self._clock())
+                if waiter.refused_wait_s is None:
+                    waited = True
+                    await anyio.sleep(slot.wait_s)
+            raise self._refusal(waiter.refused_wait_s, deadline, self._clock())
         finally:
-            self._waiting -= 1
+            self._leave(waiter, taken=taken, waited=waited, since=arrived)
+
+    def _leave(self, waiter: _Waiter, *, taken: bool, waited: bool, since: float) -> None:
+        if waiter in self._line:
+            self._line.remove(waiter)
+            if not taken:
+                self._abandoned += 1
+        # Whoever is first now may go; setting the event of a first that is already going changes nothing.
+        if self._line:
+            self._line[0].turn.set()
+        if waited:
+            self._total_wait += self._clock() - since
+        if taken:
+            self._acquired += 1
+            self._delayed += waited
 
     def state(self) -> LimiterState:
         return LimiterState(
-            self._rate,
-            self._burst,
-            self._acquired,
-            self._delayed,
-            self._total_wait,
-            self._waiting,
-            self._returned,
+            rate_per_minute=self._rate,
+            burst=self._burst,
+            shared="redis" if self._shared is not None else "process",
+            acquired=self._acquired,
+            delayed=self._delayed,
+            total_wait_s=round(self._total_wait, 3),
+            waiting=len(self._line),
+            refused=self._refused,
+            abandoned=self._abandoned,
+            next_slot_in_s=round(self._wait_at(len(self._line), self._clock()), 3),
         )

@@ -35,7 +35,14 @@ class RetryPolicy:
     """Error codes raised at once instead of retried: the caller has another model to try for them."""
 
     def should_retry(self, exc: BaseException) -> bool:
-        return isinstance(exc, ChutesError) and exc.retryable and exc.code not in self.give_up_on
+        # A refusal of our own limiter or breaker comes with when it would pass, and that is after the
+        # deadline or longer than a retry should wait: the caller hears it at once.
+        return (
+            isinstance(exc, ChutesError)
+            and exc.retryable
+            and not exc.refused_here
+            and exc.code not in self.give_up_on
+        )
 
 
 class _FullJitterOrRetryAfter(tenacity.wait.wait_base):
