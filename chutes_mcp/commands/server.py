@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from chutes_mcp.chutes.chat.failover import TextListener
     from chutes_mcp.server.sign_in import ChutesSignIn
     from chutes_mcp.server.streamable_http import HttpOptions
+    from chutes_mcp.shared.redis_store import RedisStore
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -168,11 +169,12 @@ def _built(
     http: HttpOptions | None = None,
     sign_in: ChutesSignIn | None = None,
     answer_listener: TextListener | None = None,
+    store: RedisStore | None = None,
 ) -> MCPServer[Any]:
     """The server, once start-up is over: what it built lives as long as the process."""
     from chutes_mcp.server import create_server
 
-    server = create_server(settings, http=http, sign_in=sign_in, answer_listener=answer_listener)
+    server = create_server(settings, http=http, sign_in=sign_in, answer_listener=answer_listener, store=store)
     startup_finished()
     return server
 
@@ -192,23 +194,40 @@ def _stop_at_once(signum: int, frame: FrameType | None) -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
+_LONGEST_TOOL_TIMEOUT_S = 3600.0
+
+
 async def _serve(args: argparse.Namespace) -> None:
-    from chutes_mcp.server.stdio import serve_stdio
+    from chutes_mcp.shared.redis_store import open_store
 
     async with chutes_settings(args) as settings:
         _configure_logging(args, settings)
-        if args.transport == "stdio":
-            server = _built(settings)
-            if is_terminal(sys.stdin):
-                signal.signal(signal.SIGINT, _stop_at_once)
-                sys.stderr.write(_STDIO_IN_A_TERMINAL)
-                sys.stderr.flush()
-            await serve_stdio(server, shutdown_grace_s=settings.mcp_shutdown_grace_s)
-            return
-        from chutes_mcp.server.streamable_http import serve_http
+        async with open_store(settings) as store:
+            await _serve_with(args, settings, store)
 
+
+async def _serve_with(args: argparse.Namespace, settings: Settings, store: RedisStore | None) -> None:
+    if args.transport == "stdio":
+        from chutes_mcp.server.stdio import serve_stdio
+
+        server = _built(settings, store=store)
+        if is_terminal(sys.stdin):
+            signal.signal(signal.SIGINT, _stop_at_once)
+            sys.stderr.write(_STDIO_IN_A_TERMINAL)
+            sys.stderr.flush()
+        await serve_stdio(server, shutdown_grace_s=settings.mcp_shutdown_grace_s)
+        return
+    from chutes_mcp.server.running_calls import open_running_calls
+    from chutes_mcp.server.streamable_http import serve_http
+
+    # Entries of running calls in Redis outlive the longest call: `chat`'s ceiling on `timeout_s`, or
+    # the server's default when that is longer.
+    longest = max(_LONGEST_TOOL_TIMEOUT_S, settings.timeout_s)
+    async with open_running_calls(store, longest_call_s=longest) as calls:
         await serve_http(
-            _http_options(args, settings), lambda options, sign_in: _built(settings, options, sign_in)
+            _http_options(args, settings),
+            lambda options, sign_in: _built(settings, options, sign_in, store=store),
+            calls=calls,
         )
 
 

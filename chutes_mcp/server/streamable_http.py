@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chutes_mcp.config import check_public_url, is_loopback_host
 from chutes_mcp.server.access_log import REQUEST_ID_HEADER, TOOL_CALL_SCOPE_KEY, access_log
 from chutes_mcp.server.call_routing import CallRouting
-from chutes_mcp.server.running_calls import InProcessCalls
+from chutes_mcp.server.running_calls import InProcessCalls, RunningCalls
 from chutes_mcp.server.sign_in import ChutesSignIn
 
 KeySource = Literal["server", "request"]
@@ -226,7 +226,7 @@ def bind(host: str, port: int) -> socket.socket:
 ServerFor = Callable[[HttpOptions, ChutesSignIn | None], MCPServer[Any]]
 
 
-def _http_app(options: HttpOptions, server_for: ServerFor) -> ASGIApp:
+def _http_app(options: HttpOptions, server_for: ServerFor, calls: RunningCalls) -> ASGIApp:
     sign_in = None
     if options.auth == "chutes" and options.auth_issuer is not None:
         sign_in = ChutesSignIn(
@@ -239,17 +239,18 @@ def _http_app(options: HttpOptions, server_for: ServerFor) -> ASGIApp:
         max_request_body_size=options.max_body_bytes,
         host=options.host,
     )
-    routed = CallRouting(
-        sdk_app, path=options.path, calls=InProcessCalls(), max_body_bytes=options.max_body_bytes
-    )
+    routed = CallRouting(sdk_app, path=options.path, calls=calls, max_body_bytes=options.max_body_bytes)
     return AccessLog(routed if sign_in is None else sign_in.front(routed))
 
 
-async def serve_http(options: HttpOptions, server_for: ServerFor) -> None:
+async def serve_http(
+    options: HttpOptions, server_for: ServerFor, *, calls: RunningCalls | None = None
+) -> None:
     """Serve streamable HTTP until stopped. Stateless, so any replica can answer any request.
 
     `server_for` builds the server once the port is bound, so what it advertises names the real port
-    (with `--port 0`, the one the system picked).
+    (with `--port 0`, the one the system picked). `calls` finds running calls to cancel (those of every
+    replica, with Redis), by default this process's.
     """
     options.check()
     if options.no_auth and not is_loopback_host(options.host):
@@ -259,7 +260,7 @@ async def serve_http(options: HttpOptions, server_for: ServerFor) -> None:
     sock = bind(options.host, options.port)
     try:
         options = replace(options, port=sock.getsockname()[1])
-        app = _http_app(options, server_for)
+        app = _http_app(options, server_for, calls or InProcessCalls())
     except BaseException:
         sock.close()
         raise
