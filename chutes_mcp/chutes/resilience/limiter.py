@@ -90,6 +90,10 @@ class RedisBucket:
         self._key = store.key("limit", identity)
         self._args = (f"{interval_s:.6f}", f"{tolerance_s:.6f}")
 
+    @property
+    def available(self) -> bool:
+        return self._store.health().state == "ok"
+
     async def take(self) -> Slot | None:
         """The slot, or None while Redis is unavailable."""
         try:
@@ -104,7 +108,8 @@ class LimiterState:
     rate_per_minute: int
     burst: int
     shared: str
-    """Where the bucket is kept: `redis` (one per credential for every replica) or `process`."""
+    """Where the bucket is kept: `redis` (one per credential for every replica), `process`, or
+    `process (Redis unavailable)` while this process falls back to its own."""
     acquired: int
     """Slots taken: requests sent."""
     delayed: int
@@ -247,11 +252,16 @@ class RateLimiter:
             self._acquired += 1
             self._delayed += waited
 
+    def _where(self) -> str:
+        if self._shared is None:
+            return "process"
+        return "redis" if self._shared.available else "process (Redis unavailable)"
+
     def state(self) -> LimiterState:
         return LimiterState(
             rate_per_minute=self._rate,
             burst=self._burst,
-            shared="redis" if self._shared is not None else "process",
+            shared=self._where(),
             acquired=self._acquired,
             delayed=self._delayed,
             total_wait_s=round(self._total_wait, 3),
