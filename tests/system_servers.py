@@ -85,3 +85,118 @@ def forward_proxy(directory: Path, basic_auth: tuple[str, str] | None = None) ->
         yield ForwardProxy(f"http://127.0.0.1:{port}", log)
     finally:
         stop_process(process)
+
+
+class RedisServer:
+    """redis-server on a free loopback port, in memory only; it can be killed and started again on the
+    same port, as an outage and a recovery look to its clients."""
+
+    def __init__(self, directory: Path) -> None:
+        self.binary = require("redis-server", "redis-server")
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = [
+            self.binary,
+            *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)),
+            *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+            *("--logfile", str(self.directory / "redis.log")),
+        ]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process, "redis-server")
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to its clients, as when its machine goes away."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+
+@contextmanager
+def redis_server(directory: Path) -> Iterator[RedisServer]:
+    server = RedisServer(directory)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+UPSTREAM_HEADER = "x-upstream"
+
+
+@dataclass
+class LoadBalancer:
+    """nginx balancing round-robin over HTTP servers; every response names the server that answered
+    in the X-Upstream header."""
+
+    url: str
+    log: Path
+
+
+@contextmanager
+def load_balancer(directory: Path, upstreams: list[str]) -> Iterator[LoadBalancer]:
+    """nginx in the foreground, one process, with a generated config: not the system's service."""
+    binary = require("nginx", "nginx")
+    port = free_port()
+    servers = "\n".join(f"        server {upstream} max_fails=0;" for upstream in upstreams)
+    temp = "\n".join(
+        f"    {kind}_temp_path {directory / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config = directory / "nginx.conf"
+    config.write_text(
+        f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {directory / "nginx.pid"};
+error_log {directory / "error.log"} warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {directory / "access.log"};
+{temp}
+    upstream replicas {{
+{servers}
+        keepalive 32;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        client_max_body_size 32m;
+        location / {{
+            proxy_pass http://replicas;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            # Streams pass as they come; a request is never sent to a second replica.
+            proxy_buffering off;
+            proxy_request_buffering off;
+            proxy_read_timeout 300s;
+            proxy_next_upstream off;
+            add_header X-Upstream $upstream_addr always;
+        }}
+    }}
+}}
+"""
+    )
+    process = subprocess.Popen(
+        [binary, "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process, "nginx")
+        yield LoadBalancer(f"http://127.0.0.1:{port}", directory / "access.log")
+    finally:
+        stop_process(process)

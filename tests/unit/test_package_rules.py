@@ -4,8 +4,8 @@
   works: no private module or name, no private attribute of their objects, no class swap, no override of
   a private hook.
 - Every distribution the package imports is declared in `pyproject.toml`.
-- Imports point one way (`cli`/`commands` -> `server` -> `chutes`; `sim` stands apart) and never in a
-  circle.
+- Imports point one way (`cli`/`commands` -> `server` -> `chutes`; `shared` below both; `sim` stands
+  apart) and never in a circle.
 """
 
 from __future__ import annotations
@@ -275,7 +275,23 @@ FORBIDDEN = {
         "chutes_mcp.cli",
         "chutes_mcp.sim",
     ),
-    "chutes_mcp.sim": ("chutes_mcp.chutes", "chutes_mcp.server", "chutes_mcp.commands", "chutes_mcp.cli"),
+    "chutes_mcp.sim": (
+        "chutes_mcp.chutes",
+        "chutes_mcp.server",
+        "chutes_mcp.shared",
+        "chutes_mcp.commands",
+        "chutes_mcp.cli",
+    ),
+    # The replicas' shared state: a leaf under both the client and the server, like `config` and `log`.
+    "chutes_mcp.shared": (
+        "mcp",
+        "mcp_types",
+        "chutes_mcp.chutes",
+        "chutes_mcp.server",
+        "chutes_mcp.commands",
+        "chutes_mcp.cli",
+        "chutes_mcp.sim",
+    ),
     "chutes_mcp.server": ("chutes_mcp.commands", "chutes_mcp.cli", "chutes_mcp.sim"),
 }
 
