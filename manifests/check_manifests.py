@@ -31,6 +31,8 @@ K8S = MANIFESTS / "k8s"
 
 # Settings that hold credentials: every manifest that names them must treat them as secrets.
 SECRET_ENV = ("CHUTES_API_KEY", "CHUTES_OAUTH_TOKEN", "CHUTES_CLIENT_SECRET")
+# Secrets of a hosted deployment only (no client starts a server with them): by reference in k8s/.
+HOSTING_SECRET_ENV = ("CHUTES_MCP_REDIS_URL", "CHUTES_MCP_REDIS_KEY_SECRET")
 TENANT_HEADER = "X-Chutes-Api-Key"
 # Anything shaped like a real credential must never sit in a manifest (placeholders are fine).
 CREDENTIAL_RE = re.compile(r"\b(cpk_[0-9a-f]{8,}|cak_[A-Za-z0-9]{8,}|csc_[A-Za-z0-9]{8,})")
@@ -414,10 +416,18 @@ def _dockerfile() -> Iterator[str]:
         yield ".dockerignore should exclude everything (*) and allow only what the image needs"
 
 
-@check("k8s/: kinds present, image tag = version, probes /healthz and /readyz, secrets only by reference")
+@check(
+    "k8s/: kinds present, image tag = version, probes /healthz and /readyz, secrets only by reference, "
+    "Redis shared and reachable"
+)
 def _k8s() -> Iterator[str]:
     docs = list(_k8s_docs())
-    kinds = {doc["kind"]: doc for _, doc in docs}
+    # The server's own objects are named chutes-mcp; redis.yaml adds its own of the same kinds.
+    kinds = {
+        doc["kind"]: doc
+        for _, doc in docs
+        if doc["kind"] not in ("Deployment", "NetworkPolicy") or doc["metadata"]["name"] == "chutes-mcp"
+    }
     for kind in (
         "Deployment",
         "Service",
@@ -456,9 +466,11 @@ def _k8s() -> Iterator[str]:
     env = {e["name"]: e for e in container.get("env", [])}
     if "secretKeyRef" not in env.get("CHUTES_MCP_AUTH_TOKENS", {}).get("valueFrom", {}):
         yield "CHUTES_MCP_AUTH_TOKENS must come from a secretKeyRef"
-    for name in SECRET_ENV:
+    for name in SECRET_ENV + HOSTING_SECRET_ENV:
         if name in env and "value" in env[name]:
             yield f"{name} is set inline; use a secretKeyRef"
+    if ("CHUTES_MCP_REDIS_URL" in env) != ("CHUTES_MCP_REDIS_KEY_SECRET" in env):
+        yield "CHUTES_MCP_REDIS_URL and CHUTES_MCP_REDIS_KEY_SECRET go together"
     flags = cli_flags()
     for flag in (a for a in container.get("args", []) if a.startswith("--")):
         if flag not in flags:
@@ -467,8 +479,20 @@ def _k8s() -> Iterator[str]:
     egress_ports = {
         (p.get("protocol", "TCP"), p["port"]) for rule in policy["egress"] for p in rule.get("ports", [])
     }
-    if egress_ports != {("TCP", 443), ("UDP", 53), ("TCP", 53)}:
-        yield f"egress must allow only TCP 443 and DNS 53, got {sorted(egress_ports)}"
+    allowed = {("TCP", 443), ("UDP", 53), ("TCP", 53)}
+    if "CHUTES_MCP_REDIS_URL" in env:
+        allowed.add(("TCP", 6379))
+    if egress_ports != allowed:
+        yield f"egress must allow only {sorted(allowed)} (HTTPS, DNS, Redis), got {sorted(egress_ports)}"
+    redis_pods = [
+        doc
+        for _, doc in docs
+        if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "chutes-mcp-redis"
+    ]
+    if "CHUTES_MCP_REDIS_URL" in env and redis_pods:
+        redis = redis_pods[0]["spec"]["template"]["spec"]["containers"][0]
+        if "--requirepass" not in redis.get("args", []):
+            yield "the bundled Redis must require a password"
     listed = set(kinds["Kustomization"]["resources"])
     present = {p.name for p, _ in docs} - {"kustomization.yaml", "secret.example.yaml"}
     if listed != present:
