@@ -302,7 +302,7 @@ class ChutesClient:
         stream: bool,
         breaker: Breaker | None,
     ) -> httpx2.Response:
-        # The breaker is asked by the limiter, right before the slot is taken: after the wait in line.
+        # The breaker is asked by the limiter: while the request waits, and once its slot is taken.
         await self.limiter.acquire(breaker.before_call if breaker is not None else None)
         request_headers = dict(headers)
         if token is not None:

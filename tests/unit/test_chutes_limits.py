@@ -141,19 +141,55 @@ async def test_a_request_alone_in_line_is_refused_when_its_wait_passes_its_deadl
 
 
 @pytest.mark.anyio
-async def test_the_check_runs_after_the_wait_and_a_refusal_spends_no_slot() -> None:
+async def test_the_check_runs_once_the_turn_has_come_and_a_refusal_gives_the_slot_back() -> None:
     limiter = RateLimiter(600, 1)  # one request every 0.1 s
     await limiter.acquire()
-    checked: list[int] = []
+    asked: list[bool] = []
 
-    async def open_breaker() -> None:
-        checked.append(limiter.state().waiting)
-        if len(checked) > 1:  # passes on arrival, fails once its turn has come
+    async def breaker(claim: bool) -> None:
+        asked.append(claim)
+        if claim:  # open by the time the request's turn has come
             raise BreakerOpenError("m failed 5 times in a row", retry_after_s=30)
 
     with anyio.fail_after(5):
         with pytest.raises(BreakerOpenError):
-            await limiter.acquire(open_breaker)
-        await limiter.acquire()  # the slot the refused request did not take
+            await limiter.acquire(breaker)
+        before = limiter.state().next_slot_in_s
+        await limiter.acquire()  # the slot the refused request gave back
+    assert asked == [False, True]  # asked while waiting, then (claiming) once its slot was taken
     state = limiter.state()
     assert (state.acquired, state.abandoned) == (2, 1)
+    assert before == 0.0
+
+
+def test_a_slot_goes_back_only_while_nobody_took_one_after_it() -> None:
+    clock = Clock()
+    bucket = LocalBucket(1.0, 1.0, clock)  # one a second, bursts of 2
+    first = bucket.take()
+    bucket.give_back(first)
+    assert bucket.take().wait_s == 0.0
+    assert bucket.take().wait_s == 0.0  # given back: the burst is whole again
+    waiting = bucket.take()  # not taken: 1 s to wait
+    assert waiting.wait_s == pytest.approx(1.0)
+    bucket.give_back(waiting)  # nothing was taken, nothing goes back
+    clock.now += 2.0
+    mine, theirs = bucket.take(), bucket.take()
+    assert (mine.wait_s, theirs.wait_s) == (0.0, 0.0)
+    bucket.give_back(mine)  # someone took after it: moving theirs up would break the spacing
+    assert bucket.take().wait_s == pytest.approx(1.0)
+
+
+@pytest.mark.anyio
+async def test_a_half_open_breakers_trial_that_waits_for_its_turn_is_still_the_trial() -> None:
+    clock = Clock()
+    breaker = BreakerRegistry(threshold=1, cooldown_s=30, clock=clock).get("m")
+    await breaker.record_failure()
+    clock.now += 30  # half-open: one trial may go
+    limiter = RateLimiter(600, 1)
+    await limiter.acquire()
+    with anyio.fail_after(5):
+        await limiter.acquire(breaker.before_call)  # waits 0.1 s for its turn, asked meanwhile
+        with pytest.raises(BreakerOpenError) as second:
+            await limiter.acquire(breaker.before_call)
+    assert "one trial call is testing it now" in second.value.message
+    assert limiter.state().acquired == 2

@@ -45,8 +45,11 @@ class BreakerSnapshot:
 class Breaker(Protocol):
     model: str
 
-    async def before_call(self) -> None:
-        """Raise `model_unavailable` (`BreakerOpenError`) without touching the network while open."""
+    async def before_call(self, claim: bool = True) -> None:
+        """Raise `model_unavailable` (`BreakerOpenError`) without touching the network while open.
+
+        `claim`: the request goes now, and takes a half-open breaker's one trial; False only asks
+        (a request still waiting for its turn)."""
         ...
 
     async def record_success(self) -> None: ...
@@ -59,15 +62,16 @@ class Breaker(Protocol):
 
 
 def _refusal(model: str, failures: int, retry_in_s: float | None) -> BreakerOpenError:
+    failed = f"{model} failed {failures} time{'' if failures == 1 else 's'} in a row"
     if retry_in_s is None:
         return BreakerOpenError(
-            f"{model} failed {failures} times in a row; one trial call is testing it now",
+            f"{failed}; one trial call is testing it now",
             retry_after_s=TRIAL_RETRY_S,
             hint=f"Use a fallback model, or retry {model} in a few seconds.",
         )
     retry_in = round(retry_in_s, 1)
     return BreakerOpenError(
-        f"{model} failed {failures} times in a row; calls to it are paused for {retry_in:g} s",
+        f"{failed}; calls to it are paused for {retry_in:g} s",
         retry_after_s=retry_in,
         hint=f"Use a fallback model, or retry {model} in {retry_in:.0f} s.",
     )
@@ -100,7 +104,7 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
 
-    async def before_call(self) -> None:
+    async def before_call(self, claim: bool = True) -> None:
         state = self.state
         if state is BreakerState.CLOSED:
             return
@@ -109,7 +113,8 @@ class CircuitBreaker:
             raise _refusal(self.model, self._failures, self._cooldown_s - (now - self._opened_at))
         # A trial that never reported back (cancelled) must not keep the breaker shut forever.
         if self._trial_started_at is None or now - self._trial_started_at >= self._cooldown_s:
-            self._trial_started_at = now
+            if claim:
+                self._trial_started_at = now
             return
         raise _refusal(self.model, self._failures, None)
 
@@ -133,7 +138,8 @@ class CircuitBreaker:
 
 
 # The breaker's hash: failures, opened_at, trial_at (Redis' clock). ARGV[1]: the cooldown.
-# Returns {state, seconds until it may close (open only), failures}; `trial` claims the one trial.
+# Returns {state, seconds until it may close (open only), failures}: `trial` when the one trial is free
+# (taken for the caller with ARGV[2] 'claim'), `half_open` while it is out.
 _CHECK_LUA = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
@@ -145,8 +151,8 @@ local cooldown = tonumber(ARGV[1])
 local open_for = opened_at + cooldown - now
 if open_for > 0 then return {'open', string.format('%.3f', open_for), failures} end
 local trial_at = tonumber(fields[3])
-if ARGV[2] == 'claim' and ((not trial_at) or now - trial_at >= cooldown) then
-  redis.call('HSET', KEYS[1], 'trial_at', string.format('%.6f', now))
+if (not trial_at) or now - trial_at >= cooldown then
+  if ARGV[2] == 'claim' then redis.call('HSET', KEYS[1], 'trial_at', string.format('%.6f', now)) end
   return {'trial', '0', failures}
 end
 return {'half_open', '0', failures}
@@ -185,11 +191,11 @@ class SharedBreaker:
         )
         return str(state), float(open_for), int(failures)
 
-    async def before_call(self) -> None:
+    async def before_call(self, claim: bool = True) -> None:
         try:
-            state, open_for, failures = await self._read(claim=True)
+            state, open_for, failures = await self._read(claim=claim)
         except StoreUnavailableError:
-            await self._local.before_call()
+            await self._local.before_call(claim)
             return
         if state == "open":
             raise _refusal(self.model, failures, open_for)
@@ -214,9 +220,8 @@ class SharedBreaker:
             state, open_for, failures = await self._read(claim=False)
         except StoreUnavailableError:
             return await self._local.snapshot()
-        return BreakerSnapshot(
-            self.model, BreakerState(state), failures, open_for if state == "open" else 0.0
-        )
+        shown = BreakerState.HALF_OPEN if state == "trial" else BreakerState(state)
+        return BreakerSnapshot(self.model, shown, failures, open_for if state == "open" else 0.0)
 
 
 class BreakerRegistry:

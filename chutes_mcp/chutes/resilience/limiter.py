@@ -6,7 +6,9 @@ request for a credential passes through that credential's limiter right before i
 A bucket (GCRA: one timestamp, the theoretical arrival time) says whether a request may go now and,
 if not, when it may. Requests that must wait stand in line in arrival order, and only the first in
 line takes from the bucket, at the moment it is sent. Nothing is booked ahead, so a waiter that leaves
-(its call cancelled, or timed out) leaves no capacity behind. A newcomer whose turn would come after
+(its call cancelled, or timed out) leaves no capacity behind. The caller's check (the model's breaker)
+runs once the slot is taken, so a breaker that opened during the wait is honoured; when it refuses, the
+slot goes back (exactly: only while nobody took one after it). A newcomer whose turn would come after
 its deadline (the nearest enclosing anyio deadline) is refused at once with `rate_limited` and the
 wait in `retry_after_s`, rather than queueing only to time out; and each time the first in line
 learns its wait, the whole line is checked again, so a waiter whose turn slipped past its deadline
@@ -36,8 +38,8 @@ if TYPE_CHECKING:
 _EPSILON_S = 1e-6  # float residue of summed intervals is not a wait
 
 # KEYS[1]: the bucket. ARGV: interval and tolerance in seconds. Redis' clock, so replicas agree.
-# Returns {taken (1/0), wait, theoretical arrival time from now}, as text: Lua numbers would be
-# truncated to integers on the way out.
+# Returns {taken (1/0), wait, theoretical arrival time from now, the bucket's value after a take}, as
+# text: Lua numbers would be truncated to integers on the way out.
 _TAKE_LUA = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
@@ -47,11 +49,20 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 if tat < now then tat = now end
 local wait = tat - tolerance - now
 if wait > 0.000001 then
-  return {'0', string.format('%.6f', wait), string.format('%.6f', tat - now)}
+  return {'0', string.format('%.6f', wait), string.format('%.6f', tat - now), ''}
 end
 tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%.6f', tat), 'PX', math.ceil((tat - now) * 1000) + 1000)
-return {'1', '0', string.format('%.6f', tat - now)}
+local value = string.format('%.6f', tat)
+redis.call('SET', KEYS[1], value, 'PX', math.ceil((tat - now) * 1000) + 1000)
+return {'1', '0', string.format('%.6f', tat - now), value}
+"""
+
+# Give a slot back: only while the bucket still holds the value that take left (nobody took after it).
+# ARGV: that value, the interval.
+_GIVE_BACK_LUA = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], string.format('%.6f', tonumber(ARGV[1]) - tonumber(ARGV[2])), 'KEEPTTL')
+return 1
 """
 
 
@@ -61,6 +72,10 @@ class Slot:
     """0.0 when the slot was taken; else how long until one is free."""
     debt_s: float
     """The bucket's theoretical arrival time, seconds from now, after this take."""
+    mark: str = ""
+    """The bucket's value after a take, so the slot can be given back; empty when none was taken."""
+    shared: bool = False
+    """Taken from the shared bucket (Redis), not this process's."""
 
 
 class LocalBucket:
@@ -79,7 +94,13 @@ class LocalBucket:
         if wait > _EPSILON_S:
             return Slot(wait, tat - now)
         self._tat = tat + self._interval
-        return Slot(0.0, self._tat - now)
+        return Slot(0.0, self._tat - now, mark=repr(self._tat))
+
+    def give_back(self, slot: Slot) -> bool:
+        if slot.mark != repr(self._tat):
+            return False
+        self._tat -= self._interval
+        return True
 
 
 class RedisBucket:
@@ -97,10 +118,17 @@ class RedisBucket:
     async def take(self) -> Slot | None:
         """The slot, or None while Redis is unavailable."""
         try:
-            taken, wait, debt = await self._store.script(_TAKE_LUA, [self._key], self._args)
+            taken, wait, debt, mark = await self._store.script(_TAKE_LUA, [self._key], self._args)
         except StoreUnavailableError:
             return None
-        return Slot(0.0 if taken == "1" else float(wait), float(debt))
+        return Slot(0.0 if taken == "1" else float(wait), float(debt), mark=str(mark), shared=True)
+
+    async def give_back(self, slot: Slot) -> bool:
+        try:
+            given = await self._store.script(_GIVE_BACK_LUA, [self._key], [slot.mark, self._args[0]])
+        except StoreUnavailableError:
+            return False
+        return bool(given)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +161,9 @@ class _Waiter:
     refused_wait_s: float | None = None
 
 
-Check = Callable[[], Awaitable[None]]
+Check = Callable[[bool], Awaitable[None]]
+"""Raises to stop a request (the model's breaker); its argument says whether the request goes now
+(`True`: a half-open breaker's one trial is claimed for it) or is only being asked about while it waits."""
 
 
 class RateLimiter:
@@ -202,17 +232,28 @@ class RateLimiter:
             else:
                 kept += 1
 
+    async def _give_back(self, slot: Slot) -> None:
+        if slot.shared and self._shared is not None:
+            # Even for a cancelled caller: the slot is not the caller's to lose. Bounded by Redis' timeout.
+            with anyio.CancelScope(shield=True):
+                given = await self._shared.give_back(slot)
+        else:
+            given = self._local.give_back(slot)
+        if given:
+            self._tat_at -= self._interval
+
     async def acquire(self, check: Check | None = None) -> None:
         """Wait for this request's turn and take its slot, or raise `rate_limited` at once.
 
-        `check` (the model's breaker) runs right before the slot is taken, and before a request joins a
-        line: a breaker that opened while a request waited stops it without spending a slot.
+        `check` (the model's breaker) is asked before a request joins a line and while it waits, and
+        then, claiming, once its slot is taken: a breaker that opened during the wait stops the request,
+        and its slot goes back.
         """
         deadline = anyio.current_effective_deadline()
         arrived = self._clock()
         if self._line:
             if check is not None:
-                await check()
+                await check(False)
             wait = self._wait_at(len(self._line), arrived)
             if arrived + wait > deadline:
                 raise self._refusal(wait, deadline, arrived)
@@ -224,14 +265,20 @@ class RateLimiter:
                 waited = True
                 await waiter.turn.wait()
             while waiter.refused_wait_s is None:
-                if check is not None:
-                    await check()
                 slot = await self._take()
                 if slot.wait_s == 0.0:
+                    if check is not None:
+                        try:
+                            await check(True)
+                        except BaseException:
+                            await self._give_back(slot)
+                            raise
                     taken = True
                     return
                 self._review(self._clock())
                 if waiter.refused_wait_s is None:
+                    if check is not None:
+                        await check(False)
                     waited = True
                     await anyio.sleep(slot.wait_s)
             raise self._refusal(waiter.refused_wait_s, deadline, self._clock())
