@@ -100,6 +100,18 @@ SETTINGS_CASES: dict[str, list[Case]] = {
         setting("CHUTES_MCP_PUBLIC_URL", "http://mcp.example.com/mcp", "must be https", "https://"),
         setting("CHUTES_MCP_PUBLIC_URL", "mcp.example.com", "absolute http(s) URL"),
     ],
+    "mcp_redis_url": [
+        setting("CHUTES_MCP_REDIS_URL", "http://:pw@redis:6379", "must start with redis://", "rediss://")
+    ],
+    "mcp_redis_key_secret": [
+        setting("CHUTES_MCP_REDIS_KEY_SECRET", "short", "shorter than 32 characters", "openssl rand"),
+        Case(
+            ("call", "account"),
+            {"CHUTES_MCP_REDIS_URL": "redis://127.0.0.1:6379/0"},
+            ("CHUTES_MCP_REDIS_KEY_SECRET", "is required with CHUTES_MCP_REDIS_URL", "openssl rand"),
+        ),
+    ],
+    "mcp_redis_timeout_s": [setting("CHUTES_MCP_REDIS_TIMEOUT_S", "30", "above 0 and at most 5")],
     "log_level": [setting("CHUTES_LOG_LEVEL", "verbose", "DEBUG, INFO, WARNING or ERROR")],
     "log_format": [setting("CHUTES_LOG_FORMAT", "xml", "console or json")],
     "aliases": [
