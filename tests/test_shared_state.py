@@ -23,7 +23,7 @@ from sim_process import SimProcess
 from system_servers import RedisServer, free_port, redis_server
 
 from chutes_mcp.config import ConfigError, load_settings
-from chutes_mcp.shared.cache import InProcessCache, open_cache
+from chutes_mcp.shared.cache import open_cache
 from chutes_mcp.shared.redis_store import RedisStore, StoreUnavailableError
 
 SECRET = b"shared-state-test-secret-0123456789abcdef"
@@ -81,21 +81,6 @@ async def test_the_cache_is_shared_expires_and_forgets(redis: RedisServer) -> No
         await two.aclose()
     assert keys == []
     assert not any("cak_" in key for key in keys)
-
-
-@pytest.mark.anyio
-async def test_the_in_process_cache_expires_and_stays_bounded() -> None:
-    now = [100.0]
-    cache = InProcessCache(max_entries=2, clock=lambda: now[0])
-    await cache.put("a", "1", 10)
-    await cache.put("b", "2", 10)
-    assert await cache.get("a") == "1"  # a is now the most recently used
-    await cache.put("c", "3", 10)
-    assert (await cache.get("a"), await cache.get("b"), await cache.get("c")) == ("1", None, "3")
-    now[0] += 10
-    assert await cache.get("a") is None
-    await cache.put("d", "4", 0)
-    assert await cache.get("d") is None
 
 
 @pytest.mark.anyio

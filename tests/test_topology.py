@@ -4,8 +4,8 @@ The real thing, on free loopback ports: Debian's `redis-server`, two `chutes-mcp
 http` processes with `CHUTES_MCP_REDIS_URL`, and Debian's `nginx` in front (`system_servers`). Shown
 here: one Chutes key stays under its rate across both replicas; a breaker opened through one replica
 is honoured by the other; a 2025-era cancel that the balancer sends to the other replica stops the
-call; and when Redis is killed the replicas go on with their own state (said once in the log, and by
-`/readyz`), then share again once it is back.
+call; a signed-in user's token is introspected once for both; and when Redis is killed the replicas go
+on with their own state (said once in the log, and by `/readyz`), then share again once it is back.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from mcp.types import CallToolResult, TextResourceContents
 from mcp_support import API_KEY, error_of
 from sim_process import SimProcess
 from system_servers import UPSTREAM_HEADER, LoadBalancer, RedisServer, load_balancer, redis_server
+from test_server_sign_in import bearer_client, sign_in_directly
 
 pytestmark = pytest.mark.anyio
 
@@ -259,6 +260,20 @@ async def test_killing_redis_falls_back_to_each_replica_and_sharing_resumes_when
     # Sharing again: the key's bucket is back in Redis, and both replicas listen for cancels again.
     assert any(key.startswith("chutes-mcp:limit:") for key in keys), keys
     assert len(channels) == 2
+
+
+async def test_a_signed_in_users_token_is_introspected_once_for_both_replicas(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    token = sign_in_directly(sim, "alice")
+    with topology(sim, tmp_path, CHUTES_MCP_AUTH="chutes") as site:
+        async with bearer_client(site.url, token) as client:
+            with anyio.fail_after(WAIT_S):
+                answers = [await client.call_tool("account", {}) for _ in range(4)]
+    assert [outcome(answer) for answer in answers] == ["ok"] * 4
+    # Every request of the session (initialize, the calls) went through one replica or the other, and
+    # Chutes was asked about the token once: the second replica found the first one's answer in Redis.
+    assert sim.stats()["requests"]["introspect"]["total"] == 1
 
 
 async def _redis_view(server: RedisServer) -> tuple[list[str], list[str]]:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from mcp.server.auth.provider import AccessToken
 
-from chutes_mcp.chutes.auth.introspection import InProcessTokenCache, TokenIntrospector
+from chutes_mcp.chutes.auth.introspection import TokenIntrospector
 from chutes_mcp.chutes.catalog.aliases import ModelResolver
 from chutes_mcp.chutes.catalog.service import CatalogView, ModelCatalog
 from chutes_mcp.chutes.chat.failover import TextListener
@@ -23,6 +23,7 @@ from chutes_mcp.chutes.embeddings.directory import EmbeddingDirectory, fetch_emb
 from chutes_mcp.chutes.errors import AuthInvalidError
 from chutes_mcp.config import Settings
 from chutes_mcp.server.tenants import Tenants
+from chutes_mcp.shared.cache import open_cache
 from chutes_mcp.shared.redis_store import RedisStore
 
 # Whose Chutes credential a call uses: the server's, or the caller's own from each HTTP request
@@ -108,7 +109,12 @@ async def open_runtime(
             fetch_embedding_chutes(client), ttl_s=settings.cache_ttl_s, cache_dir=settings.catalog_cache_path
         )
         introspector = (
-            TokenIntrospector(client.http, settings.management_base, InProcessTokenCache())
+            TokenIntrospector(
+                # Shared by the replicas with Redis: a token checked by one is not checked by the next.
+                client.http,
+                settings.management_base,
+                open_cache(store, "introspection"),
+            )
             if tenancy == "sign-in"
             else None
         )

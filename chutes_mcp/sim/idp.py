@@ -270,7 +270,10 @@ async def revoke(request: Request) -> Response:
 
 async def introspect(request: Request) -> Response:
     token_text = (await _form(request)).get("token", "")
-    identity = sim_state(request).identity
+    state = sim_state(request)
+    # Counted, so a test can see how often servers ask (a cache shared by replicas asks once per token).
+    state.stats.record_request("introspect")
+    identity = state.identity
     grant, kind = _live_access_grant(request, token_text), "access_token"
     if grant is None:
         grant, kind = identity.refresh_tokens.get(token_text), "refresh_token"

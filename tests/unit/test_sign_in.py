@@ -15,16 +15,13 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.shared.auth import OAuthMetadata, ProtectedResourceMetadata
 from starlette.types import ASGIApp
 
-from chutes_mcp.chutes.auth.introspection import (
-    EXPIRY_MARGIN_S,
-    InProcessTokenCache,
-    TokenIntrospector,
-)
+from chutes_mcp.chutes.auth.introspection import EXPIRY_MARGIN_S, TokenIntrospector
 from chutes_mcp.chutes.errors import ChutesError, NetworkError, UpstreamError
 from chutes_mcp.config import load_settings
 from chutes_mcp.server import create_server
 from chutes_mcp.server.sign_in import ChutesSignIn
 from chutes_mcp.server.streamable_http import HttpOptions, auth_settings, transport_security
+from chutes_mcp.shared.cache import InProcessCache
 
 CHUTES_ISSUER = "https://api.chutes.ai"
 # Chutes' discovery document (reference §6.3), as a client fetches it from the issuer.
@@ -189,7 +186,7 @@ def _active(expires_in: float, **fields: Any) -> httpx2.Response:
 @asynccontextmanager
 async def introspector(idp: StandInIdP) -> AsyncIterator[TokenIntrospector]:
     async with httpx2.AsyncClient(transport=httpx2.MockTransport(idp.handle)) as http:
-        yield TokenIntrospector(http, CHUTES_ISSUER, InProcessTokenCache())
+        yield TokenIntrospector(http, CHUTES_ISSUER, InProcessCache())
 
 
 @pytest.mark.anyio
@@ -256,14 +253,14 @@ async def test_an_unreachable_idp_is_a_network_error() -> None:
         raise httpx2.ConnectError("connection refused", request=request)
 
     async with httpx2.AsyncClient(transport=httpx2.MockTransport(refuse)) as http:
-        tokens = TokenIntrospector(http, CHUTES_ISSUER, InProcessTokenCache())
+        tokens = TokenIntrospector(http, CHUTES_ISSUER, InProcessCache())
         with pytest.raises(NetworkError):
             await tokens.grant("cak_x")
 
 
 @pytest.mark.anyio
 async def test_the_cache_forgets_after_the_time_given_and_holds_a_bounded_number() -> None:
-    cache = InProcessTokenCache(max_entries=2)
+    cache = InProcessCache(max_entries=2)
     await cache.put("a", "1", 60)
     await cache.put("gone", "x", 0)
     assert await cache.get("gone") is None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,7 +34,8 @@ _INACTIVE = '{"active":false}'
 
 
 class TokenCache(Protocol):
-    """Where introspection answers wait between calls: this process, or a store replicas share.
+    """Where introspection answers wait between calls: this process, or a store replicas share
+    (`chutes_mcp.shared.cache`: `InProcessCache`, `RedisCache`).
 
     Keys are digests of tokens and values opaque text; an entry is gone after its `ttl_s`.
     """
@@ -43,33 +43,6 @@ class TokenCache(Protocol):
     async def get(self, key: str) -> str | None: ...
 
     async def put(self, key: str, value: str, ttl_s: float) -> None: ...
-
-
-class InProcessTokenCache:
-    """The cache of one process: bounded, least recently used entries dropped first."""
-
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self._max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
-
-    async def get(self, key: str) -> str | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[0] <= time.monotonic():
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return entry[1]
-
-    async def put(self, key: str, value: str, ttl_s: float) -> None:
-        if ttl_s <= 0:
-            self._entries.pop(key, None)
-            return
-        self._entries[key] = (time.monotonic() + ttl_s, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
 
 
 @dataclass(frozen=True, slots=True)
