@@ -8,24 +8,10 @@ import time
 from pathlib import Path
 
 import httpx2
+from jsonrpc_support import INITIALIZED, MCP_HEADERS, initialize
 from sim_process import start_process, stop_process
 
 _LISTENING = re.compile(r"listening on (http://\S+)")
-HEADERS = {
-    "content-type": "application/json",
-    "accept": "application/json, text/event-stream",
-    "mcp-protocol-version": "2025-11-25",
-}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
 
 
 def test_http_serve_with_sim_logs_each_request_once_without_sdk_noise(tmp_path: Path) -> None:
@@ -34,9 +20,14 @@ def test_http_serve_with_sim_logs_each_request_once_without_sdk_noise(tmp_path: 
     process, match, lines = start_process(command, _LISTENING, env=env)
     try:
         url = match.group(1)
-        assert httpx2.post(url, json=INITIALIZE, headers=HEADERS).status_code == 200
-        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        assert httpx2.post(url, json=initialized, headers=HEADERS).status_code == 202
+        assert (
+            httpx2.post(
+                url, json=initialize(), headers={**MCP_HEADERS, "mcp-protocol-version": "2025-11-25"}
+            ).status_code
+            == 200
+        )
+        headers = {**MCP_HEADERS, "mcp-protocol-version": "2025-11-25"}
+        assert httpx2.post(url, json=INITIALIZED, headers=headers).status_code == 202
         deadline = time.monotonic() + 30
         while sum("http.request" in line for line in lines) < 2:
             assert time.monotonic() < deadline, "".join(lines)

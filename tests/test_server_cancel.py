@@ -26,6 +26,7 @@ import httpx2
 import pytest
 from anyio.abc import Process
 from http_support import HttpServer, http_server
+from jsonrpc_support import MCP_HEADERS, cancelled, initialize, notification, request
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import TextResourceContents
@@ -36,7 +37,6 @@ pytestmark = pytest.mark.anyio
 
 PLAIN = "unsloth/Mistral-Nemo-Instruct-2407"  # no reasoning: every token is answer text
 CHAT = {"name": "chat", "arguments": {"prompt": "hello", "model": PLAIN}, "_meta": {"progressToken": "p"}}
-MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 HANDSHAKE_ERAS = ("2025-06-18", "2025-11-25")
 UPSTREAM_CLOSE_S = 1.0
 Mode = Literal["auto", "legacy"]
@@ -54,26 +54,6 @@ async def upstream_closed_early(sim: SimProcess, since: float) -> None:
         await anyio.sleep(0.01)
     streams = sim.stats()["streams"]
     assert (streams["open"], streams["completed"]) == (0, 0)
-
-
-def request(request_id: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
-
-
-def notification(method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "method": method, **({"params": params} if params is not None else {})}
-
-
-def initialize(version: str) -> dict[str, Any]:
-    return request(
-        1,
-        "initialize",
-        {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-    )
-
-
-def cancelled(request_id: int) -> dict[str, Any]:
-    return notification("notifications/cancelled", {"requestId": request_id, "reason": "user"})
 
 
 def limiter_of(status_text: str) -> dict[str, Any]:

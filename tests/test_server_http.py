@@ -17,6 +17,7 @@ import anyio
 import httpx2
 import pytest
 from http_support import HttpServer, http_server
+from jsonrpc_support import MCP_HEADERS, initialize
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -27,17 +28,7 @@ from sim_process import SimProcess
 from chutes_mcp.sim.identity import demo_api_key
 
 TOKEN = "test-server-token-0123456789"
-MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
+INITIALIZE = initialize()
 
 
 @asynccontextmanager

@@ -22,6 +22,7 @@ import anyio
 import httpx2
 import pytest
 from http_support import HttpServer, http_server
+from jsonrpc_support import INITIALIZED, MCP_HEADERS, cancelled, initialize, request
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextResourceContents
@@ -34,7 +35,6 @@ pytestmark = pytest.mark.anyio
 
 PLAIN = "unsloth/Mistral-Nemo-Instruct-2407"  # no reasoning: every token is answer text
 KEY_SECRET = "topology-test-secret-0123456789abcdef"
-MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 UPSTREAM_CLOSE_S = 1.0
 WAIT_S = 60
 
@@ -161,34 +161,22 @@ async def test_a_breaker_opened_through_one_replica_is_honoured_by_the_other(
     assert (breaker["state"], breaker["consecutive_failures"]) == ("open", 5)
 
 
-def request(request_id: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
-
-
-def notification(method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "method": method, **({"params": params} if params is not None else {})}
-
-
 async def test_a_2025_cancel_sent_to_the_other_replica_closes_the_upstream_stream(
     sim: SimProcess, tmp_path: Path
 ) -> None:
     # At 5 tokens a second every answer streams for 4 s or more.
     httpx2.patch(f"{sim.url}/_sim/config", json={"tokens_per_s": 5}).raise_for_status()
     version = "2025-11-25"
-    initialize = request(
-        1,
-        "initialize",
-        {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-    )
+    handshake = initialize(version)
     call = request(2, "tools/call", {"name": "chat", "arguments": {"prompt": "hello", "model": PLAIN}})
     call["params"]["_meta"] = {"progressToken": "p"}
     with topology(sim, tmp_path) as site:
         async with httpx2.AsyncClient(timeout=30) as http:
             with anyio.fail_after(WAIT_S):
-                answer = await http.post(site.url, json=initialize, headers=MCP_HEADERS)
+                answer = await http.post(site.url, json=handshake, headers=MCP_HEADERS)
                 session = answer.headers["mcp-session-id"]
                 headers = {**MCP_HEADERS, "mcp-protocol-version": version, "mcp-session-id": session}
-                await http.post(site.url, json=notification("notifications/initialized"), headers=headers)
+                await http.post(site.url, json=INITIALIZED, headers=headers)
                 async with http.stream("POST", site.url, json=call, headers=headers) as stream:
                     lines = stream.aiter_lines()
                     async for line in lines:
@@ -197,7 +185,7 @@ async def test_a_2025_cancel_sent_to_the_other_replica_closes_the_upstream_strea
                     assert sim.stats()["streams"]["open"] == 1
                     cancel = await http.post(
                         site.url,
-                        json=notification("notifications/cancelled", {"requestId": 2, "reason": "user"}),
+                        json=cancelled(2),
                         headers=headers,
                     )
                     cancelled_at = time.monotonic()
