@@ -25,6 +25,7 @@ from chutes_mcp.commands import (
     log_level,
     port,
     positive_number,
+    seconds,
     startup_finished,
 )
 from chutes_mcp.commands.context import add_chutes_options, chutes_settings, reporting_config_errors
@@ -89,6 +90,19 @@ def add_parsers(sub: Subcommands) -> None:
         metavar="N",
         help="largest request body, images included (default 16 MiB)",
     )
+    http.add_argument(
+        "--max-connections",
+        type=positive_number,
+        metavar="N",
+        help="connections served at once; past it, idle ones are closed and requests get 503 (default 2048)",
+    )
+    http.add_argument(
+        "--header-timeout",
+        type=seconds,
+        metavar="SECONDS",
+        help="time a connection has to send each request head, and the longest pause within a body, "
+        "before it is closed (default 10)",
+    )
     _add_common(serve)
     call = sub.add_parser(
         "call",
@@ -140,9 +154,16 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
         allowed_origins=_comma_list(args.allowed_origins),
         key_source=args.key_source,
     )
-    if args.max_body_bytes is None:
-        return options
-    return dataclasses.replace(options, max_body_bytes=args.max_body_bytes)
+    given = {
+        name: value
+        for name, value in (
+            ("max_body_bytes", args.max_body_bytes),
+            ("max_connections", args.max_connections),
+            ("header_timeout_s", args.header_timeout),
+        )
+        if value is not None
+    }
+    return dataclasses.replace(options, **given)
 
 
 def _built(

@@ -1,5 +1,5 @@
-"""Streamable HTTP: who may call (bearer tokens), from where (Host and Origin), how much (body size),
-plus health probes and JSON access logs.
+"""Streamable HTTP: who may call (bearer tokens), from where (Host and Origin), how much (body size,
+connections, time to send a request head), plus health probes and JSON access logs.
 
 Secure by default: loopback binds need nothing; any other bind needs server tokens (or an explicit
 `--no-auth`), and DNS-rebinding protection always stays on, with loopback plus `--allowed-hosts` as
@@ -8,6 +8,7 @@ the allowed Host values (the SDK would switch it off for 0.0.0.0).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import socket
@@ -28,6 +29,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chutes_mcp.config import is_loopback_host
 from chutes_mcp.server.access_log import REQUEST_ID_HEADER, TOOL_CALL_SCOPE_KEY, access_log
 from chutes_mcp.server.call_routing import CallRouting
+from chutes_mcp.server.http_admission import Admission
+from chutes_mcp.server.http_connections import (
+    ConnectionLimits,
+    accept_errors_logged_sparingly,
+    bounded_protocol,
+    connection_budget,
+)
 from chutes_mcp.server.running_calls import InProcessCalls
 
 KeySource = Literal["server", "request"]
@@ -35,6 +43,14 @@ KeySource = Literal["server", "request"]
 # (Chutes itself inlines up to 8 image URLs per request, and states no limit of its own); the SDK's
 # default of 4 MiB refuses even one. Every byte of a body is held in memory while it is served.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+# One process is to hold 1,000 streams at once, with room for the clients that come and go around them.
+DEFAULT_MAX_CONNECTIONS = 2048
+# From a connection's opening (or a request's first byte) to the end of the request head: a head is a
+# few hundred bytes, so even a slow link sends it in well under a second; 10 s leaves room for a
+# stalled network while a socket that never asks for anything goes within seconds.
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+# Between the requests of a kept-alive connection.
+KEEP_ALIVE_S = 30
 _LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 _LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
 
@@ -54,6 +70,8 @@ class HttpOptions:
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     key_source: KeySource = "server"
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
 
     def check(self) -> None:
         """Refuse, before binding, a setup that would expose the server without meaning to."""
@@ -68,6 +86,12 @@ class HttpOptions:
             )
         if self.max_body_bytes <= 0:
             raise HttpConfigError(f"--max-body-bytes must be a positive number, got {self.max_body_bytes}")
+        if self.max_connections <= 0:
+            raise HttpConfigError(f"--max-connections must be a positive number, got {self.max_connections}")
+        if not 0 < self.header_timeout_s <= 3600:
+            raise HttpConfigError(
+                f"--header-timeout must be a number of seconds above 0 and at most 3600, got {self.header_timeout_s}"
+            )
         if any(len(token) < 16 for token in self.auth_tokens):
             raise HttpConfigError(
                 "--auth-token / CHUTES_MCP_AUTH_TOKENS: each token must be at least 16 characters long, "
@@ -160,7 +184,7 @@ class AccessLog:
             )
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, backlog: int) -> socket.socket:
     """Bind before the server starts, so a taken port is one clear error and port 0 is known at once."""
     sock = socket.socket(
         socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
@@ -169,7 +193,7 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         sock.bind((host, port))
         # Listening now lets clients connect (into the backlog) before uvicorn's loop is up.
-        sock.listen(2048)
+        sock.listen(backlog)
     except OSError as exc:
         sock.close()
         raise HttpConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
@@ -193,7 +217,8 @@ async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
     routed = CallRouting(
         sdk_app, path=options.path, calls=InProcessCalls(), max_body_bytes=options.max_body_bytes
     )
-    app = AccessLog(routed)
+    max_connections, backlog = connection_budget(options.max_connections)
+    app = AccessLog(Admission(routed, path=options.path, max_in_flight=max_connections))
     config = uvicorn.Config(
         app,
         host=options.host,
@@ -202,9 +227,16 @@ async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
         access_log=False,
         server_header=False,
         lifespan="on",
-        timeout_keep_alive=30,
+        http=bounded_protocol(ConnectionLimits(max_connections, options.header_timeout_s)),
+        # No WebSocket route: an upgrade would leave the HTTP protocol's bounds behind.
+        ws="none",
+        backlog=backlog,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
-    with bind(options.host, options.port) as sock:
+    with (
+        bind(options.host, options.port, backlog) as sock,
+        accept_errors_logged_sparingly(asyncio.get_running_loop()),
+    ):
         shown = f"[{options.host}]" if ":" in options.host else options.host
         sys.stderr.write(
             f"chutes-mcp serve: listening on http://{shown}:{sock.getsockname()[1]}{options.path}\n"
