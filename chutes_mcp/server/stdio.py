@@ -17,23 +17,31 @@ What the SDK's `stdio_server()` (mcp 2.3.0) lacks, each seen on real pipes by a 
   off mid-line. No upstream issue was found for either.
 - It stops the whole server, with a traceback, when the host closes its end of stdout (python-sdk PR
   #3097, open).
+- A line it cannot read as a message (not JSON, a batch, `params` that are no object, nesting too deep
+  for its parser, a lone surrogate, an integer of thousands of digits) is dropped without an answer,
+  and a request whose `id` is null or a fraction is taken for a notification: the host waits for ever.
+  No upstream issue was found.
 
 So while the SDK serves, fd 0 is the read end of a pipe of ours and fd 1 one end of a socket pair of
 ours, each claimed by the SDK as it claims the host's (it serves the wire from a private duplicate and
 points fd 0 at the null device, fd 1 at stderr). Two daemon threads stand between them and the host:
 - The stdin relay copies the host's stdin into our pipe with plain blocking reads, writing each line end
   (CRLF, CR or LF) as one LF; JSON text has no raw CR or LF inside a string, so only line ends change.
-  Before the SDK can read a line, the relay notes the id of each request in it (what the SDK's own
-  validation reads as a request: `method` and `id`) and drops it again when the host cancels it
-  (`notifications/cancelled`: the SDK answers no cancelled request). When the host's stdin ends, the
-  relay holds the end of input back from the SDK until every noted request is answered.
+  It reads each line as the SDK will (the SDK's own validation, on the same text) before passing it
+  on whole, and notes the id of each request in it (`method` and `id`), dropping it again when the
+  host cancels it (`notifications/cancelled`: the SDK answers no cancelled request). A line the SDK
+  could not read is not passed on: the relay answers it itself, with -32700 (parse error) or -32600
+  (invalid request), and the request's id when it can be read (only from a line with a `method`: a
+  broken response's id is one of the server's own). Blank lines are skipped. When the host's stdin
+  ends, the relay holds the end of input back from the SDK until every noted request is answered.
 - The stdout relay copies the SDK's output to the host's stdout and drops the id of each answer (`id`
   and `result` or `error`, no `method`) once the host has it whole. Server-to-client requests carry an
   id too, and the client's responses to them have no method: neither is a request the host is owed. The
   SDK writes an answer's envelope keys before its result, so an answer of megabytes is known by its
   first bytes; a line in any other order is parsed whole. The relay writes each chunk to the host before
   it reads the next, so a host that reads slowly slows the SDK's writer down (back-pressure, not a
-  growing buffer), and it waits for room on a non-blocking stdout.
+  growing buffer), and it waits for room on a non-blocking stdout. The stdin relay's own answers go
+  out through it too, between two of the SDK's lines, never inside one.
 Nothing here sets a flag on the host's pipes: their modes live on file descriptions the host shares, and
 outlast this process.
 
@@ -65,14 +73,23 @@ import select
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.shared.dispatcher import as_request_id, coerce_request_id
 from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
-from mcp_types import JSONRPCNotification, JSONRPCRequest, RequestId, jsonrpc_message_adapter
+from mcp.types import INVALID_REQUEST, PARSE_ERROR
+from mcp_types import (
+    ErrorData,
+    JSONRPCError,
+    JSONRPCNotification,
+    JSONRPCRequest,
+    RequestId,
+    jsonrpc_message_adapter,
+)
+from pydantic import ValidationError
 
 from chutes_mcp.log import get_logger
 
@@ -87,10 +104,19 @@ _READ_SIZE = 1 << 16
 _LAST_WORDS_S = 1.0
 # How the SDK begins each message it writes: the envelope keys in their model's order, compact.
 _HEAD = re.compile(rb'\{"jsonrpc":"2\.0",(?:"id":(-?\d+|"(?:[^"\\]|\\.)*"),)?"(result|error|method)":')
+# Logged (at DEBUG) for a blank line, which is neither passed on nor answered: whitespace between messages.
+BLANK_LINE = "stdin: a blank line, skipped"
+# The relay's own answers not yet written: past this many, reading stdin waits for the host to read.
+_MAX_REPLIES = 64
+# A member of a message's envelope with a plain value, as a line that no parser takes may still begin.
+_ENVELOPE_MEMBER = re.compile(
+    rb'\s*"(jsonrpc|id|method)"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*"|null|true|false)\s*(?:,|(?=\}))'
+)
 
 
 class _Bridge:
-    """What the two relays share: the requests the host is owed answers to, and how the session ends."""
+    """What the two relays share: the requests the host is owed answers to, the relay's own answers,
+    and how the session ends."""
 
     def __init__(self, grace_s: float, sdk_output: socket.socket) -> None:
         self._grace_s = grace_s
@@ -101,6 +127,9 @@ class _Bridge:
         self.served = threading.Event()
         self._sdk_output = sdk_output
         self._sdk_output_open = True
+        self._replies: deque[bytes] = deque()
+        # Wakes the stdout relay from its wait to write the stdin relay's answers.
+        self.replies_ready, self._replies_pipe = os.pipe()
 
     def received(self, request_id: RequestId) -> None:
         with self._changed:
@@ -117,6 +146,25 @@ class _Bridge:
                 del self._owed[key]
             if not self._owed:
                 self._changed.notify_all()
+
+    def reply(self, line: bytes) -> None:
+        """Send the host an answer of the relay's own, through the stdout relay."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: len(self._replies) < _MAX_REPLIES or self._host_gone or not self._sdk_output_open
+            )
+            if self._host_gone or not self._sdk_output_open:
+                return  # nobody will write it
+            self._replies.append(line)
+        with contextlib.suppress(OSError):
+            os.write(self._replies_pipe, b"!")
+
+    def take_replies(self) -> list[bytes]:
+        with self._changed:
+            replies = list(self._replies)
+            self._replies.clear()
+            self._changed.notify_all()
+        return replies
 
     def host_gone(self) -> None:
         """stdout is closed: nothing can be answered any more, and the SDK is to stop at its next write."""
@@ -162,6 +210,10 @@ class _Bridge:
         with self._changed:
             self._sdk_output_open = False
             self._sdk_output.close()
+            self._changed.notify_all()
+
+    def close_replies_pipe(self) -> None:
+        os.close(self._replies_pipe)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -191,18 +243,100 @@ def _lines(data: bytes, partial: bytearray) -> Iterator[bytes | bytearray]:
     partial += memoryview(data)[start:]
 
 
-def _note_request(line: bytes | bytearray, bridge: _Bridge) -> None:
-    """Note a request of the host's (or forget a cancelled one), as the SDK's own validation reads it."""
+def _is_id(value: object) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def _envelope(line: bytes | bytearray) -> dict[str, Any]:
+    """`jsonrpc`, `id` and `method` as a line begins with them, for a line no JSON parser takes whole."""
+    members: dict[str, Any] = {}
+    start = line.find(b"{")
+    if start == -1 or line[:start].strip():
+        return members
+    position = start + 1
+    while (match := _ENVELOPE_MEMBER.match(line, position)) is not None:
+        with contextlib.suppress(ValueError):
+            members[match.group(1).decode()] = json.loads(match.group(2))
+        position = match.end()
+    return members
+
+
+def _loosely(text: str) -> Any:
+    """`text` as Python's own JSON parser reads it (lone surrogates, deeper nesting), or None: to find out
+    more about a line the SDK's parser refused."""
     try:
-        message = jsonrpc_message_adapter.validate_python(json.loads(line.decode("utf-8", "replace")))
+        return json.loads(text)
     except (ValueError, RecursionError):
-        return  # not a message the SDK can read either: it answers nothing
+        return None
+
+
+def _request_id_of(line: bytes | bytearray, message: Any) -> RequestId | None:
+    """The id of a line that asks for something (it has a `method`), as far as it can be read."""
+    if message is None:
+        message = _envelope(line)
+    if isinstance(message, dict) and "method" in message and _is_id(message.get("id")):
+        request_id: RequestId = message["id"]
+        return request_id
+    return None
+
+
+def _invalid_request_reason(message: Any, error: ValidationError | None) -> str:
+    if not isinstance(message, dict):
+        return "a message is one JSON object (batches are not supported)"
+    if message.get("jsonrpc") != "2.0":
+        return 'a message needs "jsonrpc": "2.0"'
+    if "id" in message and not _is_id(message["id"]):
+        return "a request's id is a string or an integer (not null, a fraction or a boolean)"
+    if error is None:
+        return "not a request, a notification or a response"
+    kind = ("JSONRPCRequest" if "id" in message else "JSONRPCNotification") if "method" in message else None
+    problems = [
+        f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'message'}: {problem['msg']}"
+        for problem in error.errors(include_url=False)
+        if kind is None or problem["loc"][:1] == (kind,)
+    ]
+    return "; ".join(problems[:3])
+
+
+def _error_line(request_id: RequestId | None, code: int, message: str) -> bytes:
+    error = JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
+    return error.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n"
+
+
+def _admit(line: bytes | bytearray, bridge: _Bridge) -> bool:
+    """Whether to pass `line` on to the SDK, reading it as the SDK will: a request is noted (a cancelled
+    one forgotten), and a line the SDK could not read is answered here instead."""
+    text = line.decode("utf-8", "replace")  # as the SDK's text wrapper decodes stdin
+    if not text.strip():
+        log.debug(BLANK_LINE)
+        return False
+    try:
+        message = jsonrpc_message_adapter.validate_json(text, by_name=False)
+    except ValidationError as error:
+        loose = _loosely(text)
+        if any(problem["type"] in ("json_invalid", "string_unicode") for problem in error.errors()):
+            detail = error.errors()[0]["msg"].removeprefix("Invalid JSON: ")
+            bridge.reply(_error_line(_request_id_of(line, loose), PARSE_ERROR, f"Parse error: {detail}"))
+        else:
+            reason = _invalid_request_reason(loose, error)
+            bridge.reply(
+                _error_line(_request_id_of(line, loose), INVALID_REQUEST, f"Invalid Request: {reason}")
+            )
+        return False
     if isinstance(message, JSONRPCRequest):
         bridge.received(message.id)
-    elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
-        request_id = cancelled_request_id_from_params(message.params)
-        if request_id is not None:
-            bridge.settled(request_id)
+    elif isinstance(message, JSONRPCNotification):
+        loose = _loosely(text) if b'"id"' in line else None
+        if isinstance(loose, dict) and "id" in loose:
+            # The SDK takes a request with a null or fractional id for a notification, and answers none.
+            reason = _invalid_request_reason(loose, None)
+            bridge.reply(_error_line(None, INVALID_REQUEST, f"Invalid Request: {reason}"))
+            return False
+        if message.method == "notifications/cancelled":
+            request_id = cancelled_request_id_from_params(message.params)
+            if request_id is not None:
+                bridge.settled(request_id)
+    return True
 
 
 def _answered_id(line: bytes | bytearray) -> RequestId | None:
@@ -221,8 +355,8 @@ def _answered_id(line: bytes | bytearray) -> RequestId | None:
 
 
 def _relay_stdin(source: int, sink: int, bridge: _Bridge) -> None:
-    """Copy `source` into `sink` with every line end as LF, until `source` ends and every request is
-    answered (or the grace period is over); then close both."""
+    """Copy `source` into `sink` line by line, each line end as LF, until `source` ends and every request
+    is answered (or the grace period is over); then close both."""
     after_cr = False
     partial = bytearray()
     try:
@@ -239,9 +373,12 @@ def _relay_stdin(source: int, sink: int, bridge: _Bridge) -> None:
                 data = data[1:]  # the rest of a CRLF whose CR ended the previous read, already sent
             after_cr = data.endswith(b"\r")
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            for line in _lines(data, partial):
-                _note_request(line, bridge)
-            _write_all(sink, data)
+            admitted = b"".join(bytes(line) + b"\n" for line in _lines(data, partial) if _admit(line, bridge))
+            if admitted:
+                _write_all(sink, admitted)
+        if partial and _admit(partial, bridge):
+            # The SDK reads a last line that no line end closes, too.
+            _write_all(sink, bytes(partial))
     except OSError as error:
         # stdin failed (a terminal hung up, say) or nothing reads the pipe any more: input is over.
         log.debug("stdin relay stopped", error=repr(error))
@@ -251,25 +388,41 @@ def _relay_stdin(source: int, sink: int, bridge: _Bridge) -> None:
         # Closing the write end is the SDK's end of input.
         os.close(sink)
         os.close(source)
+        bridge.close_replies_pipe()
     bridge.cut_off_a_stalled_host()
 
 
 def _relay_stdout(source: socket.socket, sink: int, bridge: _Bridge) -> None:
     """Copy the SDK's output from `source` to the host's stdout `sink` until it ends, settling each
-    answer once the host has it whole; then close both."""
+    answer once the host has it whole, with the stdin relay's answers between its lines; then close
+    both."""
     partial = bytearray()
     try:
-        while data := source.recv(_READ_SIZE):
-            _write_all(sink, data)
-            for line in _lines(data, partial):
-                if (request_id := _answered_id(line)) is not None:
-                    bridge.settled(request_id)
+        while True:
+            ready, _, _ = select.select([source.fileno(), bridge.replies_ready], [], [])
+            if bridge.replies_ready in ready:
+                os.read(bridge.replies_ready, _READ_SIZE)
+            if source.fileno() in ready:
+                data = source.recv(_READ_SIZE)
+                if not data:
+                    break
+                _write_all(sink, data)
+                for line in _lines(data, partial):
+                    if (request_id := _answered_id(line)) is not None:
+                        bridge.settled(request_id)
+            if not partial:
+                for reply in bridge.take_replies():
+                    _write_all(sink, reply)
+        if not partial:
+            for reply in bridge.take_replies():
+                _write_all(sink, reply)
     except OSError as error:
         # The host closed its end of stdout (or a terminal hung up): no answer can reach it any more.
         log.debug("stdout relay stopped", error=repr(error))
         bridge.host_gone()
     finally:
         bridge.close_sdk_output()
+        os.close(bridge.replies_ready)
         os.close(sink)
 
 
