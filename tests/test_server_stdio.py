@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ from typing import Any
 import httpx2
 import pytest
 from mcp.shared.exceptions import MCPError
-from mcp.types import CONNECTION_CLOSED, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR
+from mcp.types import INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR
 from mcp_support import ERAS, INSTRUCT_TEE_MODEL, error_of, mcp_session, server_env
 from sim_process import SimProcess
 
@@ -492,9 +493,18 @@ def test_every_line_that_cannot_be_read_is_answered(
     assert reply["error"]["message"].startswith("Parse error" if code == PARSE_ERROR else "Invalid Request")
 
 
+def tool_error(answer: dict[str, Any]) -> dict[str, Any]:
+    """The JSON object a tool error result ends with."""
+    result = answer["result"]
+    assert result["isError"] is True, result
+    payload: dict[str, Any] = json.loads(result["content"][0]["text"].rsplit("\n", 1)[-1])
+    return payload
+
+
 def test_the_grace_period_bounds_the_wait_for_answers(sim: SimProcess, tmp_path: Path) -> None:
-    # With a grace period of one second, a chat of ten seconds gets the SDK's end of a connection at
-    # the close, before it could finish; what was ready is answered.
+    # With a grace period of one second, a chat of ten seconds is ended once stdin has closed and the
+    # second is over: it answers with the retryable `shutdown` error (no text had come yet), and what
+    # was ready is answered.
     slow_chats(sim, 10_000)
     with pipe_host(sim, tmp_path, CHUTES_MCP_SHUTDOWN_GRACE_S="1") as host:
         host.initialize()
@@ -503,7 +513,9 @@ def test_the_grace_period_bounds_the_wait_for_answers(sim: SimProcess, tmp_path:
         assert host.wait() == 0, host.diagnosis()
         answers = host.everything_written()
     assert answers.keys() == {0, 1, 2}
-    assert answers[1]["error"]["code"] == CONNECTION_CLOSED, answers[1]
+    error = tool_error(answers[1])
+    assert (error["code"], error["retryable"]) == ("shutdown", True), error
+    assert "partial_text" not in error
 
 
 @pytest.mark.parametrize("nonblocking_stdout", [False, True], ids=["blocking", "non-blocking-stdout"])
@@ -590,3 +602,87 @@ def test_a_five_megabyte_request_is_answered(sim: SimProcess, tmp_path: Path) ->
     assert answer["isError"] is False, answer
     # The simulator counts about 4 characters a token: a cut prompt would count fewer.
     assert answer["structuredContent"]["usage"]["prompt_tokens"] >= len(prompt) // 4
+
+
+# -- SIGTERM and SIGINT while stdin is still open (the end of stdin: above) ----------------------------
+
+
+def with_progress(message: dict[str, Any]) -> dict[str, Any]:
+    message["params"]["_meta"] = {"progressToken": f"progress-{message['id']}"}
+    return message
+
+
+def wait_for_streamed_text(host: PipeHost) -> None:
+    """Until a progress notification has carried some of the answer's text."""
+    deadline = time.monotonic() + STDIO_GUARD_S
+    while b'"notifications/progress"' not in host.raw or ": \u2026".encode() not in host.raw:
+        assert time.monotonic() < deadline, f"no text streamed\n{host.diagnosis()}"
+        time.sleep(0.05)
+
+
+def exit_status(host: PipeHost) -> int:
+    """The server's exit status, stdin left open: the signal alone is to end it."""
+    try:
+        return host.process.wait(timeout=STDIO_GUARD_S)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the server did not exit on the signal\n{host.diagnosis()}") from None
+
+
+def test_sigterm_ends_a_call_past_the_grace_period_with_what_it_had_streamed(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    # A minute-long answer and a second of grace: the call answers before the exit, with the `shutdown`
+    # error and the words that had come; Chutes is hung up on.
+    httpx2.patch(f"{sim.url}/_sim/config", json={"tokens_per_s": 5, "answer_tokens": 300}).raise_for_status()
+    with pipe_host(sim, tmp_path, CHUTES_MCP_SHUTDOWN_GRACE_S="1") as host:
+        host.initialize()
+        host.send(with_progress(request(1, "tools/call", chat_call(max_tokens=400))))
+        wait_for_streamed_text(host)
+        host.process.send_signal(signal.SIGTERM)
+        answer = host.answer(1)
+        assert exit_status(host) == 0
+    error = tool_error(answer)
+    assert (error["code"], error["retryable"]) == ("shutdown", True), error
+    assert 0 < len(error["partial_text"].split()) < 300
+    streams = sim.stats()["streams"]
+    assert (streams["closed_early"], streams["completed"]) == (1, 0)
+
+
+STALLED_MODEL = "zai-org/GLM-4.7-TEE"
+
+
+def test_sigterm_lets_a_call_finish_and_a_second_one_ends_the_rest(sim: SimProcess, tmp_path: Path) -> None:
+    # With a minute of grace: a chat of a second finishes with its result; stdin is still read while
+    # the server drains (a ping is answered); a chat of a minute is ended by a second SIGTERM.
+    slow_chats(sim, 1_000)
+    stalled = {"faults": ["slow-first-byte:60000"], "route": "chat", "model": STALLED_MODEL}
+    httpx2.post(f"{sim.url}/_sim/scenario", json=stalled).raise_for_status()
+    with pipe_host(sim, tmp_path, CHUTES_MCP_SHUTDOWN_GRACE_S="60") as host:
+        host.initialize()
+        host.send(request(1, "tools/call", chat_call(model=STALLED_MODEL)))
+        host.send(request(2, "tools/call", chat_call()))
+        deadline = time.monotonic() + STDIO_GUARD_S
+        while not sim.stats()["faults_served"]:  # the stalled chat is at Chutes
+            assert time.monotonic() < deadline, host.diagnosis()
+            time.sleep(0.05)
+        host.process.send_signal(signal.SIGTERM)
+        short = host.answer(2)
+        host.send(request(3, "ping"))
+        assert host.answer(3)["result"] == {}
+        host.process.send_signal(signal.SIGTERM)
+        long = host.answer(1)
+        assert exit_status(host) == 0
+        answers = host.everything_written()
+    assert answers.keys() == {0, 1, 2, 3}
+    assert short["result"]["isError"] is False, short
+    assert tool_error(long)["code"] == "shutdown"
+
+
+def test_sigint_from_a_host_stops_in_order_with_exit_130(sim: SimProcess, tmp_path: Path) -> None:
+    with pipe_host(sim, tmp_path) as host:
+        host.initialize()
+        host.process.send_signal(signal.SIGINT)
+        assert exit_status(host) == 130
+    stderr = host.stderr_path.read_text()
+    assert stderr.splitlines()[-1] == "chutes-mcp: interrupted", stderr
+    assert "Traceback" not in stderr

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mcp.types import CallToolResult
 
     from chutes_mcp.chutes.chat.failover import TextListener
+    from chutes_mcp.server.shutdown import Shutdown
     from chutes_mcp.server.streamable_http import HttpOptions
 
 
@@ -167,12 +168,15 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
 
 
 def _built(
-    settings: Settings, http: HttpOptions | None = None, answer_listener: TextListener | None = None
+    settings: Settings,
+    http: HttpOptions | None = None,
+    answer_listener: TextListener | None = None,
+    shutdown: Shutdown | None = None,
 ) -> MCPServer[Any]:
     """The server, once start-up is over: what it built lives as long as the process."""
     from chutes_mcp.server import create_server
 
-    server = create_server(settings, http=http, answer_listener=answer_listener)
+    server = create_server(settings, http=http, answer_listener=answer_listener, shutdown=shutdown)
     startup_finished()
     return server
 
@@ -192,23 +196,30 @@ def _stop_at_once(signum: int, frame: FrameType | None) -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
-async def _serve(args: argparse.Namespace) -> None:
+async def _serve(args: argparse.Namespace) -> int | None:
+    """Serve until the client hangs up or a signal stops the server; the signal, if one did."""
+    from chutes_mcp.server.shutdown import Shutdown
     from chutes_mcp.server.stdio import serve_stdio
 
+    shutdown = Shutdown()
     async with chutes_settings(args) as settings:
         _configure_logging(args, settings)
+        grace_s = settings.mcp_shutdown_grace_s
         if args.transport == "stdio":
-            server = _built(settings)
+            server = _built(settings, shutdown=shutdown)
+            stop_signals = [signal.SIGTERM, signal.SIGINT]
             if is_terminal(sys.stdin):
+                stop_signals.remove(signal.SIGINT)
                 signal.signal(signal.SIGINT, _stop_at_once)
                 sys.stderr.write(_STDIO_IN_A_TERMINAL)
                 sys.stderr.flush()
-            await serve_stdio(server, shutdown_grace_s=settings.mcp_shutdown_grace_s)
-            return
+            return await serve_stdio(
+                server, shutdown_grace_s=grace_s, shutdown=shutdown, stop_signals=stop_signals
+            )
         from chutes_mcp.server.streamable_http import serve_http
 
         options = _http_options(args, settings)
-        await serve_http(_built(settings, options), options)
+        return await serve_http(_built(settings, options, shutdown=shutdown), options, shutdown, grace_s)
 
 
 class _LiveAnswer:
@@ -297,7 +308,10 @@ async def _call(args: argparse.Namespace, arguments: dict[str, Any], output: Tex
 
 
 def _serve_until_closed(args: argparse.Namespace) -> int:
-    anyio.run(_serve, args)
+    if anyio.run(_serve, args) == signal.SIGINT:
+        # Stopped in order, its calls answered; still an interrupted command, as a shell counts it.
+        sys.stderr.write("\nchutes-mcp: interrupted\n")
+        return EXIT_INTERRUPTED
     return 0
 
 

@@ -26,6 +26,7 @@ from chutes_mcp.server.instructions import INSTRUCTIONS
 from chutes_mcp.server.prompts import check_prompt_request, register_prompts
 from chutes_mcp.server.resources import register_resources
 from chutes_mcp.server.runtime import Runtime, TenancyMode, open_runtime
+from chutes_mcp.server.shutdown import Shutdown
 from chutes_mcp.server.toolkit import ToolSpec, add_tools, check_arguments, without_nulls
 from chutes_mcp.server.tools import TOOLS
 
@@ -158,14 +159,17 @@ class _Serving:
         return self.runtime
 
 
-def _health_routes(server: MCPServer[Runtime], serving: _Serving) -> None:
+def _health_routes(server: MCPServer[Runtime], serving: _Serving, shutdown: Shutdown) -> None:
     # Probes come from load balancers and kubelets: no token, the pod IP as Host. The SDK serves
-    # custom routes outside its auth and Host checks, which is what they need.
+    # custom routes outside its auth and Host checks, which is what they need. A draining server is
+    # alive (its calls are finishing) but takes no new requests.
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
 
     async def readyz(request: Request) -> Response:
         runtime = serving.runtime
+        if shutdown.draining:
+            return JSONResponse({"status": "draining", "calls": shutdown.running}, status_code=503)
         if runtime is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         view = await runtime.catalog.get()
@@ -195,10 +199,15 @@ def _enabled_tools(settings: Settings) -> dict[str, ToolSpec[Any, Any]]:
 
 
 def create_server(
-    settings: Settings, *, http: HttpOptions | None = None, answer_listener: TextListener | None = None
+    settings: Settings,
+    *,
+    http: HttpOptions | None = None,
+    answer_listener: TextListener | None = None,
+    shutdown: Shutdown | None = None,
 ) -> MCPServer[Runtime]:
     """The chutes-mcp server; `answer_listener` hears `chat`'s answer as it streams (an in-process
-    caller's live display)."""
+    caller's live display); `shutdown` is what the transport drains when it stops."""
+    shutdown = shutdown or Shutdown()
     tools = _enabled_tools(settings)
     tenancy: TenancyMode = "server"
     if http is not None and http.key_source == "request":
@@ -226,10 +235,10 @@ def create_server(
         **_http_auth(http),
     )
     server.middleware.append(_RequestGuard(server, tools))
-    add_tools(server, tools)
+    add_tools(server, tools, shutdown)
     register_resources(server, serving.current)
     register_prompts(server)
     register_completions(server, serving.current)
     if http is not None:
-        _health_routes(server, serving)
+        _health_routes(server, serving, shutdown)
     return server

@@ -8,6 +8,11 @@
   allow; a value in the right form is then the SDK's to allow or not.
 - Past `max_in_flight` requests under way, a request gets 503 with `Retry-After`: the connection cap
   (see `http_connections`), where a client reads what happened; the probes are always answered.
+- While the server drains (see `shutdown`), the MCP endpoint takes no new tool call: 503, so a client
+  or a proxy sends it to another replica. Everything else is still served (the SDK's client lists the
+  tools again to check a result it just received; a 2025-era client cancels with a request of its
+  own), so the body of each POST is read first while draining: a stop is rare, and the body is
+  bounded by the body limit.
 Each refusal ends its connection, and the 503s are logged at most once per interval.
 """
 
@@ -22,10 +27,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chutes_mcp.log import get_logger
 from chutes_mcp.server.http_connections import Every
+from chutes_mcp.server.shutdown import Shutdown
 
 log = get_logger(__name__)
 
 PROBES = frozenset({"/healthz", "/readyz"})
+_SHUTTING_DOWN = "The server is shutting down: send the call again (another replica takes it)"
 # A DNS name (underscores too: container and compose service names have them), an IPv4 address, or a
 # bracketed IPv6 address, with an optional port.
 _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>[0-9]{1,5}))?"
@@ -68,11 +75,23 @@ def _header_refusal(scope: Scope) -> list[Message] | None:
     return None
 
 
+def _is_tool_call(body: bytes) -> bool:
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(message, dict) and message.get("method") == "tools/call"
+
+
 class Admission:
-    def __init__(self, app: ASGIApp, *, path: str, max_in_flight: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, path: str, max_in_flight: int, max_body_bytes: int, shutdown: Shutdown
+    ) -> None:
         self.app = app
         self.path = path
         self.max_in_flight = max_in_flight
+        self.max_body_bytes = max_body_bytes
+        self.shutdown = shutdown
         self.in_flight = 0
         self._busy = Every()
 
@@ -81,6 +100,8 @@ class Admission:
             await self.app(scope, receive, send)
             return
         refusal = self._refusal(scope)
+        if refusal is None and self.shutdown.draining and scope["path"] == self.path:
+            receive, refusal = await self._while_draining(scope, receive)
         if refusal is not None:
             for message in refusal:
                 await send(message)
@@ -90,6 +111,28 @@ class Admission:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+    async def _while_draining(self, scope: Scope, receive: Receive) -> tuple[Receive, list[Message] | None]:
+        """A new tool call's refusal; any other request goes on, its body read already."""
+        if scope["method"] != "POST":
+            return receive, None
+        read: list[Message] = []
+        size = 0
+        while size <= self.max_body_bytes:
+            message = await receive()
+            read.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                if _is_tool_call(b"".join(part.get("body", b"") for part in read)):
+                    return receive, _response(503, _error(_SHUTTING_DOWN), (b"retry-after", b"1"))
+                break
+
+        async def replay() -> Message:
+            return read.pop(0) if read else await receive()
+
+        return replay, None
 
     def _refusal(self, scope: Scope) -> list[Message] | None:
         if scope["path"] == self.path and (refusal := _header_refusal(scope)) is not None:

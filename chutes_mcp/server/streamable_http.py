@@ -1,25 +1,37 @@
 """Streamable HTTP: who may call (bearer tokens), from where (Host and Origin), how much (body size,
-connections, time to send a request head), plus health probes and JSON access logs.
+connections, time to send a request head), plus health probes, JSON access logs and an orderly stop.
 
 Secure by default: loopback binds need nothing; any other bind needs server tokens (or an explicit
 `--no-auth`), and DNS-rebinding protection always stays on, with loopback plus `--allowed-hosts` as
 the allowed Host values (the SDK would switch it off for 0.0.0.0).
+
+On SIGTERM or SIGINT the server drains (`shutdown.py`) before uvicorn's own stop: `/readyz` answers
+503, new tool calls get 503, and the requests under way get the grace period to finish; tool calls
+still running then answer with the `shutdown` error. Only then does uvicorn stop listening and close
+the connections, waiting `CLOSING_S` at most for the last responses to go out. A second signal ends
+the calls at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
+import signal
 import socket
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, Literal
 
+import anyio
 import uvicorn
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
@@ -37,6 +49,7 @@ from chutes_mcp.server.http_connections import (
     connection_budget,
 )
 from chutes_mcp.server.running_calls import InProcessCalls
+from chutes_mcp.server.shutdown import CLOSING_S, Shutdown
 
 KeySource = Literal["server", "request"]
 # A chat with images sent inline: a 5 MB photo is 6.7 MB as a data: URL, and a call may carry two such
@@ -51,6 +64,7 @@ DEFAULT_MAX_CONNECTIONS = 2048
 DEFAULT_HEADER_TIMEOUT_S = 10.0
 # Between the requests of a kept-alive connection.
 KEEP_ALIVE_S = 30
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 _LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
 
@@ -200,9 +214,69 @@ def bind(host: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
-async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
-    """Serve streamable HTTP until stopped. Stateless, so any replica can answer any request."""
+class _Server(uvicorn.Server):
+    """uvicorn's server, whose SIGTERM and SIGINT go to `serve_http` first: it drains the calls, then
+    lets uvicorn stop."""
+
+    def __init__(self, config: uvicorn.Config, on_signal: Callable[[int], None]) -> None:
+        super().__init__(config)
+        self._on_signal = on_signal
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_signal(sig)
+
+
+@contextlib.contextmanager
+def _signals_to(on_signal: Callable[[int], None]) -> Iterator[None]:
+    """SIGTERM and SIGINT to `on_signal` from before the server says it listens (uvicorn takes them
+    only once it serves): a signal that came first would end the process with a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals; uvicorn leaves them alone there too
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: on_signal(signum)) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _offer(requests: MemoryObjectSendStream[int], sig: int) -> None:
+    with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
+        requests.send_nowait(sig)
+
+
+async def _stop_on_signals(
+    requests: MemoryObjectReceiveStream[int],
+    server: uvicorn.Server,
+    admission: Admission,
+    shutdown: Shutdown,
+    grace_s: float,
+    stopped_by: list[int],
+) -> None:
+    """The first signal drains the server, then lets uvicorn stop; a later one ends the calls at once."""
+    first = await requests.receive()
+    stopped_by.append(first)
+    access_log.info("http.stopping", signal=signal.Signals(first).name, calls=shutdown.running)
+    async with anyio.create_task_group() as later:
+
+        async def cut_on_another() -> None:
+            async for _ in requests:
+                shutdown.cut()
+
+        later.start_soon(cut_on_another)
+        await shutdown.drain(grace_s, lambda: admission.in_flight)
+        later.cancel_scope.cancel()
+    server.should_exit = True
+
+
+async def serve_http(
+    server: MCPServer[Any], options: HttpOptions, shutdown: Shutdown | None = None, grace_s: float = 20.0
+) -> int | None:
+    """Serve streamable HTTP until a signal stops it (the signal is returned). Stateless, so any replica
+    can answer any request. `shutdown` must be the one the server was created with."""
     options.check()
+    shutdown = shutdown or Shutdown()
     if options.no_auth and not is_loopback_host(options.host):
         access_log.warning(
             "http.no_auth", host=options.host, detail="anyone who can reach this port can use it"
@@ -218,7 +292,14 @@ async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
         sdk_app, path=options.path, calls=InProcessCalls(), max_body_bytes=options.max_body_bytes
     )
     max_connections, backlog = connection_budget(options.max_connections)
-    app = AccessLog(Admission(routed, path=options.path, max_in_flight=max_connections))
+    admission = Admission(
+        routed,
+        path=options.path,
+        max_in_flight=max_connections,
+        max_body_bytes=options.max_body_bytes,
+        shutdown=shutdown,
+    )
+    app = AccessLog(admission)
     config = uvicorn.Config(
         app,
         host=options.host,
@@ -232,14 +313,31 @@ async def serve_http(server: MCPServer[Any], options: HttpOptions) -> None:
         ws="none",
         backlog=backlog,
         timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=CLOSING_S,
     )
+    loop = asyncio.get_running_loop()
+    requests, received = anyio.create_memory_object_stream[int](8)
+
+    def on_signal(sig: int) -> None:
+        # Called from uvicorn's signal handler: the loop takes it from there.
+        loop.call_soon_threadsafe(_offer, requests, sig)
+
+    uvicorn_server = _Server(config, on_signal)
+    stopped_by: list[int] = []
     with (
         bind(options.host, options.port, backlog) as sock,
-        accept_errors_logged_sparingly(asyncio.get_running_loop()),
+        accept_errors_logged_sparingly(loop),
+        _signals_to(on_signal),
     ):
         shown = f"[{options.host}]" if ":" in options.host else options.host
         sys.stderr.write(
             f"chutes-mcp serve: listening on http://{shown}:{sock.getsockname()[1]}{options.path}\n"
         )
         sys.stderr.flush()
-        await uvicorn.Server(config).serve([sock])
+        async with anyio.create_task_group() as stopping:
+            stopping.start_soon(
+                _stop_on_signals, received, uvicorn_server, admission, shutdown, grace_s, stopped_by
+            )
+            await uvicorn_server.serve([sock])
+            stopping.cancel_scope.cancel()
+    return stopped_by[0] if stopped_by else None
