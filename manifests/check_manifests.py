@@ -106,6 +106,16 @@ def settings_env() -> dict[str, tuple[str, Any]]:
     }
 
 
+def module_constant(path: Path, name: str) -> Any:
+    """A constant assigned at the top of one of the package's modules."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
+        ):
+            return _literal(node.value)
+    raise RuntimeError(f"no {name} in {path.relative_to(REPO)}")
+
+
 def package_strings() -> set[str]:
     """Every string constant in the package's source (flags, routes, header and variable names)."""
     found: set[str] = set()
@@ -418,7 +428,7 @@ def _dockerfile() -> Iterator[str]:
 
 @check(
     "k8s/: kinds present, image tag = version, probes /healthz and /readyz, secrets only by reference, "
-    "Redis shared and reachable"
+    "Redis shared and reachable, a grace period that holds the server's drain"
 )
 def _k8s() -> Iterator[str]:
     docs = list(_k8s_docs())
@@ -475,6 +485,7 @@ def _k8s() -> Iterator[str]:
     for flag in (a for a in container.get("args", []) if a.startswith("--")):
         if flag not in flags:
             yield f"`chutes-mcp serve` has no {flag} option (yet)"
+    yield from _stop_fits_the_grace_period(spec, container, env)
     policy = kinds["NetworkPolicy"]["spec"]
     egress_ports = {
         (p.get("protocol", "TCP"), p["port"]) for rule in policy["egress"] for p in rule.get("ports", [])
@@ -499,6 +510,30 @@ def _k8s() -> Iterator[str]:
         yield f"kustomization resources {sorted(listed)} != manifests {sorted(present)}"
     for path in K8S.glob("*.yaml"):
         yield from no_credentials(path)
+
+
+def _stop_fits_the_grace_period(
+    spec: dict[str, Any], container: dict[str, Any], env: dict[str, Any]
+) -> Iterator[str]:
+    """Kubernetes kills a pod `terminationGracePeriodSeconds` after it starts stopping it (the preStop
+    hook included): the server's drain must end before that, or its calls are cut off after all."""
+    shutdown = PACKAGE / "server" / "shutdown.py"
+    settings = settings_env()
+    grace_s = float(
+        env.get("CHUTES_MCP_SHUTDOWN_GRACE_S", {}).get("value", settings["CHUTES_MCP_SHUTDOWN_GRACE_S"][1])
+    )
+    pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
+    needed = (
+        pre_stop + grace_s + module_constant(shutdown, "ENDING_S") + module_constant(shutdown, "CLOSING_S")
+    )
+    allowed = spec.get("terminationGracePeriodSeconds", 30)
+    if allowed <= needed:
+        yield (
+            f"terminationGracePeriodSeconds {allowed} leaves no room for the stop: preStop {pre_stop} s + "
+            f"shutdown grace {grace_s:g} s + ending and closing = {needed:g} s"
+        )
+    if "httpGet" not in container.get("readinessProbe", {}):
+        yield "the readiness probe must ask /readyz, which answers 503 while the server drains"
 
 
 def main() -> int:

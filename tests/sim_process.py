@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,9 +39,14 @@ class SimProcess(SimURLs):
 
 
 def start_process(
-    command: list[str], ready: re.Pattern[str], env: dict[str, str] | None = None
+    command: list[str],
+    ready: re.Pattern[str],
+    env: dict[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> tuple[subprocess.Popen[str], re.Match[str], list[str]]:
-    """Start `command` and wait until a stderr line matches `ready`; stderr keeps being drained after."""
+    """Start `command` and wait until a stderr line matches `ready`; stderr keeps being drained after.
+
+    `preexec_fn` runs in the child before it starts (to set a resource limit, say)."""
     process = subprocess.Popen(
         command,
         env=env,
@@ -49,6 +54,7 @@ def start_process(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=preexec_fn,
     )
     assert process.stderr is not None
     lines: list[str] = []

@@ -17,7 +17,7 @@ import pytest
 from chutes_mcp.chutes import errors
 from chutes_mcp.config import Settings, env_name, load_settings
 from chutes_mcp.server import create_server
-from chutes_mcp.server.error_results import INTERNAL_ERROR, INVALID_ARGUMENTS, RESULT_TOO_LARGE
+from chutes_mcp.server.error_results import INTERNAL_ERROR, INVALID_ARGUMENTS, RESULT_TOO_LARGE, SHUTDOWN
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 CODE_BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -87,7 +87,7 @@ def _error_classes(cls: type[errors.ChutesError]) -> list[type[errors.ChutesErro
 
 def test_every_error_code_is_documented() -> None:
     documented = {row[0] for row in table_rows(section("Errors"))}
-    server_codes = {INVALID_ARGUMENTS, INTERNAL_ERROR, RESULT_TOO_LARGE}
+    server_codes = {INVALID_ARGUMENTS, INTERNAL_ERROR, RESULT_TOO_LARGE, SHUTDOWN}
     codes = {cls.code for cls in _error_classes(errors.ChutesError)} | server_codes
     missing = sorted(code for code in codes if f"`{code}`" not in documented)
     assert not missing, f"error codes missing from the README: {missing}"

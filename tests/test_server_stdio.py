@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -18,11 +19,12 @@ from typing import Any
 import httpx2
 import pytest
 from mcp.shared.exceptions import MCPError
-from mcp.types import CONNECTION_CLOSED, INVALID_PARAMS
+from mcp.types import INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR
 from mcp_support import ERAS, INSTRUCT_TEE_MODEL, error_of, mcp_session, server_env
 from sim_process import SimProcess
 
 from chutes_mcp import __version__
+from chutes_mcp.server.stdio import BLANK_LINE
 
 pytestmark = pytest.mark.anyio
 
@@ -92,8 +94,6 @@ LEGACY_INITIALIZE = {
 }
 INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
 ACCOUNT = {"name": "account", "arguments": {}}
-# What the SDK logs at DEBUG for a line that is not a JSON-RPC message (an empty one included).
-UNPARSABLE_LINE = "transport yielded exception"
 
 
 def request(request_id: int | str, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -138,7 +138,8 @@ class PipeHost:
             )
         self.held = {"stdin": True, "server_stdout": True}
         self.raw = bytearray()
-        self.answers: dict[int, dict[str, Any]] = {}
+        self.answers: dict[int | str | None, dict[str, Any]] = {}
+        self.unanswerable: list[dict[str, Any]] = []
         self._lines: queue.Queue[bytes | None] = queue.Queue()
         # A host may read its end of stdout slowly, or stop reading it for a while.
         self._reading = threading.Event()
@@ -187,8 +188,12 @@ class PipeHost:
         assert isinstance(message, dict), line[:300]
         assert message.get("jsonrpc") == "2.0", line[:300]
         if "id" in message and "method" not in message:
-            assert message["id"] not in self.answers, f"two answers to request {message['id']}"
             assert ("result" in message) != ("error" in message), line[:300]
+            if message["id"] is None:
+                # Errors for lines whose id could not be read: as many as such lines, in their order.
+                self.unanswerable.append(message)
+            else:
+                assert message["id"] not in self.answers, f"two answers to request {message['id']}"
             self.answers[message["id"]] = message
 
     def wait_for_output(self, more_than: int) -> None:
@@ -198,7 +203,7 @@ class PipeHost:
             assert time.monotonic() < deadline, f"stdout stayed at {more_than} bytes\n{self.diagnosis()}"
             time.sleep(0.01)
 
-    def answer(self, request_id: int, guard_s: float = STDIO_GUARD_S) -> dict[str, Any]:
+    def answer(self, request_id: int | str | None, guard_s: float = STDIO_GUARD_S) -> dict[str, Any]:
         deadline = time.monotonic() + guard_s
         while request_id not in self.answers:
             try:
@@ -240,7 +245,7 @@ class PipeHost:
                 f"the server did not exit when its stdin closed\n{self.diagnosis()}"
             ) from None
 
-    def everything_written(self) -> dict[int, dict[str, Any]]:
+    def everything_written(self) -> dict[int | str | None, dict[str, Any]]:
         """Once the server has exited: every answer it wrote."""
         assert self.process.poll() is not None
         self._close_server_stdout()
@@ -316,8 +321,8 @@ def test_each_line_end_is_answered_while_the_host_waits(sim: SimProcess, tmp_pat
 
 def test_a_crlf_split_across_two_writes_ends_one_line(sim: SimProcess, tmp_path: Path) -> None:
     # The CR goes first and is answered at once; the LF that comes with the next write ends no second,
-    # empty line. An empty line is invisible on stdout (the SDK answers nothing to a line it cannot
-    # parse) but logged at DEBUG, so one deliberate empty line calibrates the count.
+    # empty line. An empty line is invisible on stdout (whitespace between messages is skipped) but
+    # logged at DEBUG, so one deliberate empty line calibrates the count.
     with pipe_host(sim, tmp_path, CHUTES_LOG_LEVEL="DEBUG") as host:
         host.send(request(0, "initialize", LEGACY_INITIALIZE), end=b"\r")
         host.answer(0, START_GUARD_S)
@@ -327,7 +332,7 @@ def test_a_crlf_split_across_two_writes_ends_one_line(sim: SimProcess, tmp_path:
         host.write(b"\n\n")
         assert host.wait() == 0, host.diagnosis()
         assert host.everything_written().keys() == {0, 1}
-    assert host.stderr_path.read_text().count(UNPARSABLE_LINE) == 1, host.diagnosis()
+    assert host.stderr_path.read_text().count(BLANK_LINE) == 1, host.diagnosis()
 
 
 def chat_call(**arguments: Any) -> dict[str, Any]:
@@ -397,8 +402,9 @@ def test_a_request_the_host_cancelled_does_not_hold_the_exit_back(
 
 
 def test_lines_that_are_no_requests_do_not_hold_the_exit_back(sim: SimProcess, tmp_path: Path) -> None:
-    # None of these gets an answer from the SDK (it cannot read them as requests), so none may be
-    # waited for: the exit would come only at the end of the grace period, after the test stops waiting.
+    # None of these is a request the SDK runs: each that asks for something gets the relay's error at
+    # once, and none may be waited for, or the exit would come only at the end of the grace period,
+    # after the test stops waiting.
     lines = [
         b"not json",
         b'{"jsonrpc": "2.0", "id": 8, "method": 5}',
@@ -417,12 +423,88 @@ def test_lines_that_are_no_requests_do_not_hold_the_exit_back(sim: SimProcess, t
         host.send(request(1, "ping"))
         assert host.answer(1)["result"] == {}
         assert host.wait() == 0, host.diagnosis()
-        assert host.everything_written().keys() == {0, 1}, host.diagnosis()
+        answers = host.everything_written()
+    assert answers.keys() == {0, 1, 8, 9, 10, None}, host.diagnosis()
+    assert [error["error"]["code"] for error in host.unanswerable] == [
+        PARSE_ERROR,
+        INVALID_REQUEST,
+        INVALID_REQUEST,
+        INVALID_REQUEST,
+        PARSE_ERROR,
+    ]
+
+
+# Each line is one the SDK's transport drops without an answer (mcp 2.3.0), with the error it gets
+# now, and its id where one can be read from a line that asks for something.
+UNREADABLE_LINES = [
+    pytest.param(b"{not json", PARSE_ERROR, None, id="invalid-json"),
+    pytest.param(b"[]", INVALID_REQUEST, None, id="empty-batch"),
+    pytest.param(
+        b'[{"jsonrpc": "2.0", "id": 3, "method": "ping"}]', INVALID_REQUEST, None, id="batch-of-one"
+    ),
+    pytest.param(
+        b'{"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": []}',
+        INVALID_REQUEST,
+        4,
+        id="params-array",
+    ),
+    # The SDK's parser stops at 201 levels; this line has 202.
+    pytest.param(
+        b'{"jsonrpc": "2.0", "id": 5, "method": "ping", "params": {"deep": '
+        + b"[" * 200
+        + b"]" * 200
+        + b"}}",
+        PARSE_ERROR,
+        5,
+        id="nested-202",
+    ),
+    pytest.param(b"[" * 198 + b"]" * 198, INVALID_REQUEST, None, id="bare-nesting-198"),
+    pytest.param(
+        b'{"jsonrpc": "2.0", "id": "s", "method": "ping", "params": {"x": "\\ud800"}}',
+        PARSE_ERROR,
+        "s",
+        id="lone-surrogate",
+    ),
+    pytest.param(
+        b'{"jsonrpc": "2.0", "id": 7, "method": "ping", "params": {"n": ' + b"9" * 5000 + b"}}",
+        PARSE_ERROR,
+        7,
+        id="5000-digit-integer",
+    ),
+    pytest.param(b'{"jsonrpc": "2.0", "id": null, "method": "ping"}', INVALID_REQUEST, None, id="null-id"),
+    pytest.param(b"\xff\xfe{}", PARSE_ERROR, None, id="not-utf-8"),
+]
+
+
+@pytest.mark.parametrize(("line", "code", "request_id"), UNREADABLE_LINES)
+def test_every_line_that_cannot_be_read_is_answered(
+    sim: SimProcess, tmp_path: Path, line: bytes, code: int, request_id: int | str | None
+) -> None:
+    # Before each reply the host waits, as a host does for an answer: a line left unanswered fails
+    # here, at the guard, instead of hanging the host. The next request is still served.
+    with pipe_host(sim, tmp_path) as host:
+        host.initialize()
+        host.write(line + b"\n")
+        reply = host.answer(request_id)
+        host.send(request(1, "ping"))
+        assert host.answer(1)["result"] == {}
+        assert host.wait() == 0, host.diagnosis()
+    assert reply["error"]["code"] == code, reply
+    assert reply["error"]["message"].startswith("Parse error" if code == PARSE_ERROR else "Invalid Request")
+
+
+def tool_error(answer: dict[str, Any]) -> dict[str, Any]:
+    """The JSON object a tool error result ends with."""
+    result = answer["result"]
+    assert result["isError"] is True, result
+    payload: dict[str, Any] = json.loads(result["content"][0]["text"].rsplit("\n", 1)[-1])
+    return payload
 
 
 def test_the_grace_period_bounds_the_wait_for_answers(sim: SimProcess, tmp_path: Path) -> None:
-    # With a grace period of one second, a chat of ten seconds gets the SDK's end of a connection at
-    # the close, before it could finish; what was ready is answered.
+    # With a grace period of one second, a chat of ten seconds is ended once stdin has closed and the
+    # second is over: it answers with the retryable `shutdown` error (no text had come yet), and what
+    # was ready is answered.
     slow_chats(sim, 10_000)
     with pipe_host(sim, tmp_path, CHUTES_MCP_SHUTDOWN_GRACE_S="1") as host:
         host.initialize()
@@ -431,7 +513,9 @@ def test_the_grace_period_bounds_the_wait_for_answers(sim: SimProcess, tmp_path:
         assert host.wait() == 0, host.diagnosis()
         answers = host.everything_written()
     assert answers.keys() == {0, 1, 2}
-    assert answers[1]["error"]["code"] == CONNECTION_CLOSED, answers[1]
+    error = tool_error(answers[1])
+    assert (error["code"], error["retryable"]) == ("shutdown", True), error
+    assert "partial_text" not in error
 
 
 @pytest.mark.parametrize("nonblocking_stdout", [False, True], ids=["blocking", "non-blocking-stdout"])
@@ -518,3 +602,87 @@ def test_a_five_megabyte_request_is_answered(sim: SimProcess, tmp_path: Path) ->
     assert answer["isError"] is False, answer
     # The simulator counts about 4 characters a token: a cut prompt would count fewer.
     assert answer["structuredContent"]["usage"]["prompt_tokens"] >= len(prompt) // 4
+
+
+# -- SIGTERM and SIGINT while stdin is still open (the end of stdin: above) ----------------------------
+
+
+def with_progress(message: dict[str, Any]) -> dict[str, Any]:
+    message["params"]["_meta"] = {"progressToken": f"progress-{message['id']}"}
+    return message
+
+
+def wait_for_streamed_text(host: PipeHost) -> None:
+    """Until a progress notification has carried some of the answer's text."""
+    deadline = time.monotonic() + STDIO_GUARD_S
+    while b'"notifications/progress"' not in host.raw or ": \u2026".encode() not in host.raw:
+        assert time.monotonic() < deadline, f"no text streamed\n{host.diagnosis()}"
+        time.sleep(0.05)
+
+
+def exit_status(host: PipeHost) -> int:
+    """The server's exit status, stdin left open: the signal alone is to end it."""
+    try:
+        return host.process.wait(timeout=STDIO_GUARD_S)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the server did not exit on the signal\n{host.diagnosis()}") from None
+
+
+def test_sigterm_ends_a_call_past_the_grace_period_with_what_it_had_streamed(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    # A minute-long answer and a second of grace: the call answers before the exit, with the `shutdown`
+    # error and the words that had come; Chutes is hung up on.
+    httpx2.patch(f"{sim.url}/_sim/config", json={"tokens_per_s": 5, "answer_tokens": 300}).raise_for_status()
+    with pipe_host(sim, tmp_path, CHUTES_MCP_SHUTDOWN_GRACE_S="1") as host:
+        host.initialize()
+        host.send(with_progress(request(1, "tools/call", chat_call(max_tokens=400))))
+        wait_for_streamed_text(host)
+        host.process.send_signal(signal.SIGTERM)
+        answer = host.answer(1)
+        assert exit_status(host) == 0
+    error = tool_error(answer)
+    assert (error["code"], error["retryable"]) == ("shutdown", True), error
+    assert 0 < len(error["partial_text"].split()) < 300
+    streams = sim.stats()["streams"]
+    assert (streams["closed_early"], streams["completed"]) == (1, 0)
+
+
+STALLED_MODEL = "zai-org/GLM-4.7-TEE"
+
+
+def test_sigterm_lets_a_call_finish_and_a_second_one_ends_the_rest(sim: SimProcess, tmp_path: Path) -> None:
+    # With a minute of grace: a chat of a second finishes with its result; stdin is still read while
+    # the server drains (a ping is answered); a chat of a minute is ended by a second SIGTERM.
+    slow_chats(sim, 1_000)
+    stalled = {"faults": ["slow-first-byte:60000"], "route": "chat", "model": STALLED_MODEL}
+    httpx2.post(f"{sim.url}/_sim/scenario", json=stalled).raise_for_status()
+    with pipe_host(sim, tmp_path, CHUTES_MCP_SHUTDOWN_GRACE_S="60") as host:
+        host.initialize()
+        host.send(request(1, "tools/call", chat_call(model=STALLED_MODEL)))
+        host.send(request(2, "tools/call", chat_call()))
+        deadline = time.monotonic() + STDIO_GUARD_S
+        while not sim.stats()["faults_served"]:  # the stalled chat is at Chutes
+            assert time.monotonic() < deadline, host.diagnosis()
+            time.sleep(0.05)
+        host.process.send_signal(signal.SIGTERM)
+        short = host.answer(2)
+        host.send(request(3, "ping"))
+        assert host.answer(3)["result"] == {}
+        host.process.send_signal(signal.SIGTERM)
+        long = host.answer(1)
+        assert exit_status(host) == 0
+        answers = host.everything_written()
+    assert answers.keys() == {0, 1, 2, 3}
+    assert short["result"]["isError"] is False, short
+    assert tool_error(long)["code"] == "shutdown"
+
+
+def test_sigint_from_a_host_stops_in_order_with_exit_130(sim: SimProcess, tmp_path: Path) -> None:
+    with pipe_host(sim, tmp_path) as host:
+        host.initialize()
+        host.process.send_signal(signal.SIGINT)
+        assert exit_status(host) == 130
+    stderr = host.stderr_path.read_text()
+    assert stderr.splitlines()[-1] == "chutes-mcp: interrupted", stderr
+    assert "Traceback" not in stderr

@@ -53,6 +53,17 @@ def positive_number(text: str) -> int:
     return value
 
 
+def seconds(text: str) -> float:
+    """A duration above 0 and at most an hour."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected more than 0 and at most 3600 seconds, got {text}")
+    return value
+
+
 def port(text: str) -> int:
     value = whole_number(text)
     if value > 65535:

@@ -25,6 +25,7 @@ from chutes_mcp.commands import (
     log_level,
     port,
     positive_number,
+    seconds,
     startup_finished,
 )
 from chutes_mcp.commands.context import add_chutes_options, chutes_settings, reporting_config_errors
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from mcp.types import CallToolResult
 
     from chutes_mcp.chutes.chat.failover import TextListener
+    from chutes_mcp.server.shutdown import Shutdown
     from chutes_mcp.server.sign_in import ChutesSignIn
     from chutes_mcp.server.streamable_http import HttpOptions
     from chutes_mcp.shared.redis_store import RedisStore
@@ -104,6 +106,19 @@ def add_parsers(sub: Subcommands) -> None:
         metavar="N",
         help="largest request body, images included (default 16 MiB)",
     )
+    http.add_argument(
+        "--max-connections",
+        type=positive_number,
+        metavar="N",
+        help="connections served at once; past it, idle ones are closed and requests get 503 (default 2048)",
+    )
+    http.add_argument(
+        "--header-timeout",
+        type=seconds,
+        metavar="SECONDS",
+        help="time a connection has to send each request head, and the longest pause within a body, "
+        "before it is closed (default 10)",
+    )
     _add_common(serve)
     call = sub.add_parser(
         "call",
@@ -159,9 +174,16 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
         auth_issuer=settings.management_base if auth == "chutes" else None,
         public_url=args.public_url or settings.mcp_public_url,
     )
-    if args.max_body_bytes is None:
-        return options
-    return dataclasses.replace(options, max_body_bytes=args.max_body_bytes)
+    given = {
+        name: value
+        for name, value in (
+            ("max_body_bytes", args.max_body_bytes),
+            ("max_connections", args.max_connections),
+            ("header_timeout_s", args.header_timeout),
+        )
+        if value is not None
+    }
+    return dataclasses.replace(options, **given)
 
 
 def _built(
@@ -170,11 +192,14 @@ def _built(
     sign_in: ChutesSignIn | None = None,
     answer_listener: TextListener | None = None,
     store: RedisStore | None = None,
+    shutdown: Shutdown | None = None,
 ) -> MCPServer[Any]:
     """The server, once start-up is over: what it built lives as long as the process."""
     from chutes_mcp.server import create_server
 
-    server = create_server(settings, http=http, sign_in=sign_in, answer_listener=answer_listener, store=store)
+    server = create_server(
+        settings, http=http, sign_in=sign_in, answer_listener=answer_listener, store=store, shutdown=shutdown
+    )
     startup_finished()
     return server
 
@@ -197,26 +222,34 @@ def _stop_at_once(signum: int, frame: FrameType | None) -> None:
 _LONGEST_TOOL_TIMEOUT_S = 3600.0
 
 
-async def _serve(args: argparse.Namespace) -> None:
+async def _serve(args: argparse.Namespace) -> int | None:
+    """Serve until the client hangs up or a signal stops the server; the signal, if one did."""
     from chutes_mcp.shared.redis_store import open_store
 
     async with chutes_settings(args) as settings:
         _configure_logging(args, settings)
         async with open_store(settings) as store:
-            await _serve_with(args, settings, store)
+            return await _serve_with(args, settings, store)
 
 
-async def _serve_with(args: argparse.Namespace, settings: Settings, store: RedisStore | None) -> None:
+async def _serve_with(args: argparse.Namespace, settings: Settings, store: RedisStore | None) -> int | None:
+    from chutes_mcp.server.shutdown import Shutdown
+
+    shutdown = Shutdown()
+    grace_s = settings.mcp_shutdown_grace_s
     if args.transport == "stdio":
         from chutes_mcp.server.stdio import serve_stdio
 
-        server = _built(settings, store=store)
+        server = _built(settings, store=store, shutdown=shutdown)
+        stop_signals = [signal.SIGTERM, signal.SIGINT]
         if is_terminal(sys.stdin):
+            stop_signals.remove(signal.SIGINT)
             signal.signal(signal.SIGINT, _stop_at_once)
             sys.stderr.write(_STDIO_IN_A_TERMINAL)
             sys.stderr.flush()
-        await serve_stdio(server, shutdown_grace_s=settings.mcp_shutdown_grace_s)
-        return
+        return await serve_stdio(
+            server, shutdown_grace_s=grace_s, shutdown=shutdown, stop_signals=stop_signals
+        )
     from chutes_mcp.server.running_calls import open_running_calls
     from chutes_mcp.server.streamable_http import serve_http
 
@@ -224,10 +257,12 @@ async def _serve_with(args: argparse.Namespace, settings: Settings, store: Redis
     # the server's default when that is longer.
     longest = max(_LONGEST_TOOL_TIMEOUT_S, settings.timeout_s)
     async with open_running_calls(store, longest_call_s=longest) as calls:
-        await serve_http(
+        return await serve_http(
             _http_options(args, settings),
-            lambda options, sign_in: _built(settings, options, sign_in, store=store),
+            lambda options, sign_in: _built(settings, options, sign_in, store=store, shutdown=shutdown),
             calls=calls,
+            shutdown=shutdown,
+            grace_s=grace_s,
         )
 
 
@@ -317,7 +352,10 @@ async def _call(args: argparse.Namespace, arguments: dict[str, Any], output: Tex
 
 
 def _serve_until_closed(args: argparse.Namespace) -> int:
-    anyio.run(_serve, args)
+    if anyio.run(_serve, args) == signal.SIGINT:
+        # Stopped in order, its calls answered; still an interrupted command, as a shell counts it.
+        sys.stderr.write("\nchutes-mcp: interrupted\n")
+        return EXIT_INTERRUPTED
     return 0
 
 

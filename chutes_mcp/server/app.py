@@ -27,6 +27,7 @@ from chutes_mcp.server.instructions import INSTRUCTIONS
 from chutes_mcp.server.prompts import check_prompt_request, register_prompts
 from chutes_mcp.server.resources import register_resources
 from chutes_mcp.server.runtime import Runtime, TenancyMode, open_runtime
+from chutes_mcp.server.shutdown import Shutdown
 from chutes_mcp.server.toolkit import ToolSpec, add_tools, check_arguments, without_nulls
 from chutes_mcp.server.tools import TOOLS
 
@@ -165,9 +166,10 @@ class _Serving:
         return self.runtime
 
 
-def _health_routes(server: MCPServer[Runtime], serving: _Serving) -> None:
+def _health_routes(server: MCPServer[Runtime], serving: _Serving, shutdown: Shutdown) -> None:
     # Probes come from load balancers and kubelets: no token, the pod IP as Host. The SDK serves
-    # custom routes outside its auth and Host checks, which is what they need.
+    # custom routes outside its auth and Host checks, which is what they need. A draining server is
+    # alive (its calls are finishing) but takes no new requests.
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
 
@@ -175,6 +177,8 @@ def _health_routes(server: MCPServer[Runtime], serving: _Serving) -> None:
         runtime = serving.runtime
         if runtime is None:
             return JSONResponse({"status": "starting"}, status_code=503)
+        if shutdown.draining:
+            return JSONResponse({"status": "draining", "calls": shutdown.running}, status_code=503)
         view = await runtime.catalog.get()
         ready: dict[str, Any] = {"status": "ready", "catalog": view.source, "models": len(view.models)}
         if runtime.store is not None:
@@ -219,11 +223,13 @@ def create_server(
     sign_in: ChutesSignIn | None = None,
     answer_listener: TextListener | None = None,
     store: RedisStore | None = None,
+    shutdown: Shutdown | None = None,
 ) -> MCPServer[Runtime]:
     """The chutes-mcp server; `sign_in` makes HTTP callers sign in with Chutes and run on their own
     account; `answer_listener` hears `chat`'s answer as it streams (an in-process caller's live
     display); `store` is the Redis the replicas share state through (opened by the caller, for as long
-    as the server runs)."""
+    as the server runs); `shutdown` is what the transport drains when it stops."""
+    shutdown = shutdown or Shutdown()
     tools = _enabled_tools(settings)
     tenancy: TenancyMode = "server"
     if sign_in is not None:
@@ -260,10 +266,10 @@ def create_server(
         **_http_auth(http, sign_in),
     )
     server.middleware.append(_RequestGuard(server, tools))
-    add_tools(server, tools)
+    add_tools(server, tools, shutdown)
     register_resources(server, serving.current)
     register_prompts(server)
     register_completions(server, serving.current)
     if http is not None:
-        _health_routes(server, serving)
+        _health_routes(server, serving, shutdown)
     return server

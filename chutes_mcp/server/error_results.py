@@ -20,6 +20,8 @@ INVALID_ARGUMENTS = "invalid_arguments"
 INTERNAL_ERROR = "internal_error"
 # The result would be larger than one MCP message may safely be (see result_size.py).
 RESULT_TOO_LARGE = "result_too_large"
+# The server stopped (SIGTERM, SIGINT, a stdio host leaving) before the call finished (see shutdown.py).
+SHUTDOWN = "shutdown"
 
 
 def error_payload(
@@ -64,6 +66,21 @@ def chutes_error_result(exc: ChutesError) -> CallToolResult:
     if exc.partial_text:
         # The answer broke off after it began: what had arrived was billed, and is the caller's.
         payload["partial_text"] = exc.partial_text
+    return error_result(payload)
+
+
+def shutdown_result(partial_text: str) -> CallToolResult:
+    """A call the server's stop ended: worth sending again, to another replica or to this server once
+    it is back; what its answer had streamed is the caller's (and billed)."""
+    payload = error_payload(
+        SHUTDOWN,
+        "the server stopped before this call finished (it is restarting, or being replaced)",
+        "Call again: another replica, or this server once it is back, answers it."
+        + (" `partial_text` has the answer as far as it had arrived." if partial_text else ""),
+        retryable=True,
+    )
+    if partial_text:
+        payload["partial_text"] = partial_text
     return error_result(payload)
 
 

@@ -17,29 +17,42 @@ What the SDK's `stdio_server()` (mcp 2.3.0) lacks, each seen on real pipes by a 
   off mid-line. No upstream issue was found for either.
 - It stops the whole server, with a traceback, when the host closes its end of stdout (python-sdk PR
   #3097, open).
+- A line it cannot read as a message (not JSON, a batch, `params` that are no object, nesting too deep
+  for its parser, a lone surrogate, an integer of thousands of digits) is dropped without an answer,
+  and a request whose `id` is null or a fraction is taken for a notification: the host waits for ever.
+  No upstream issue was found.
 
 So while the SDK serves, fd 0 is the read end of a pipe of ours and fd 1 one end of a socket pair of
 ours, each claimed by the SDK as it claims the host's (it serves the wire from a private duplicate and
 points fd 0 at the null device, fd 1 at stderr). Two daemon threads stand between them and the host:
 - The stdin relay copies the host's stdin into our pipe with plain blocking reads, writing each line end
   (CRLF, CR or LF) as one LF; JSON text has no raw CR or LF inside a string, so only line ends change.
-  Before the SDK can read a line, the relay notes the id of each request in it (what the SDK's own
-  validation reads as a request: `method` and `id`) and drops it again when the host cancels it
-  (`notifications/cancelled`: the SDK answers no cancelled request). When the host's stdin ends, the
-  relay holds the end of input back from the SDK until every noted request is answered.
+  It reads each line as the SDK will (the SDK's own validation, on the same text) before passing it
+  on whole, and notes the id of each request in it (`method` and `id`), dropping it again when the
+  host cancels it (`notifications/cancelled`: the SDK answers no cancelled request). A line the SDK
+  could not read is not passed on: the relay answers it itself, with -32700 (parse error) or -32600
+  (invalid request), and the request's id when it can be read (only from a line with a `method`: a
+  broken response's id is one of the server's own). Blank lines are skipped. When the host's stdin
+  ends, or the server is told to stop, the relay holds the end of input back from the SDK until every
+  noted request is answered.
 - The stdout relay copies the SDK's output to the host's stdout and drops the id of each answer (`id`
   and `result` or `error`, no `method`) once the host has it whole. Server-to-client requests carry an
   id too, and the client's responses to them have no method: neither is a request the host is owed. The
   SDK writes an answer's envelope keys before its result, so an answer of megabytes is known by its
   first bytes; a line in any other order is parsed whole. The relay writes each chunk to the host before
   it reads the next, so a host that reads slowly slows the SDK's writer down (back-pressure, not a
-  growing buffer), and it waits for room on a non-blocking stdout.
+  growing buffer), and it waits for room on a non-blocking stdout. The stdin relay's own answers go
+  out through it too, between two of the SDK's lines, never inside one.
 Nothing here sets a flag on the host's pipes: their modes live on file descriptions the host shares, and
 outlast this process.
 
 A handler can run for minutes (a long `chat`) and a host that closed stdin wants the process gone, so
-the wait for answers lasts the shutdown grace period at most (`CHUTES_MCP_SHUTDOWN_GRACE_S`); then the
-SDK ends what is left as it always does. It gets `_LAST_WORDS_S` more to finish; if it cannot, its writer
+the end of stdin (or SIGTERM, or SIGINT when stdin is no terminal) drains the server (`shutdown.py`):
+tool calls get the shutdown grace period (`CHUTES_MCP_SHUTDOWN_GRACE_S`) to finish, and those still
+running then answer with the `shutdown` error and the text they had streamed; a second signal ends them
+at once. The relay holds the end of input back that long, and `ENDING_S` more for those answers (after a
+signal, it reads stdin on until the drain is over, then ends the input itself); then the SDK ends
+whatever is left as it always does. It gets `_LAST_WORDS_S` more to finish; if it cannot, its writer
 is blocked on a host that reads no more, and the stdout relay stops taking its output. The SDK's next
 write then fails as on a closed stdout, which is also what happens when the host closes its end: answers
 cannot reach it any more, so the server stops working for it and reads stdin until the host closes that
@@ -62,19 +75,33 @@ import json
 import os
 import re
 import select
+import signal
 import socket
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.dispatcher import as_request_id, coerce_request_id
 from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
-from mcp_types import JSONRPCNotification, JSONRPCRequest, RequestId, jsonrpc_message_adapter
+from mcp.types import INVALID_REQUEST, PARSE_ERROR
+from mcp_types import (
+    ErrorData,
+    JSONRPCError,
+    JSONRPCNotification,
+    JSONRPCRequest,
+    RequestId,
+    jsonrpc_message_adapter,
+)
+from pydantic import ValidationError
 
 from chutes_mcp.log import get_logger
+from chutes_mcp.server.shutdown import ENDING_S, Shutdown
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -87,10 +114,19 @@ _READ_SIZE = 1 << 16
 _LAST_WORDS_S = 1.0
 # How the SDK begins each message it writes: the envelope keys in their model's order, compact.
 _HEAD = re.compile(rb'\{"jsonrpc":"2\.0",(?:"id":(-?\d+|"(?:[^"\\]|\\.)*"),)?"(result|error|method)":')
+# Logged (at DEBUG) for a blank line, which is neither passed on nor answered: whitespace between messages.
+BLANK_LINE = "stdin: a blank line, skipped"
+# The relay's own answers not yet written: past this many, reading stdin waits for the host to read.
+_MAX_REPLIES = 64
+# A member of a message's envelope with a plain value, as a line that no parser takes may still begin.
+_ENVELOPE_MEMBER = re.compile(
+    rb'\s*"(jsonrpc|id|method)"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*"|null|true|false)\s*(?:,|(?=\}))'
+)
 
 
 class _Bridge:
-    """What the two relays share: the requests the host is owed answers to, and how the session ends."""
+    """What the two relays share: the requests the host is owed answers to, the relay's own answers,
+    and how the session ends."""
 
     def __init__(self, grace_s: float, sdk_output: socket.socket) -> None:
         self._grace_s = grace_s
@@ -98,9 +134,19 @@ class _Bridge:
         self._owed: Counter[RequestId] = Counter()
         self._host_gone = False
         self._input_ended_at: float | None = None
+        # How long the end of input waits for answers: the grace period, and the time the calls ended
+        # then have to answer.
+        self._wait_s = grace_s + ENDING_S
         self.served = threading.Event()
         self._sdk_output = sdk_output
         self._sdk_output_open = True
+        self._replies: deque[bytes] = deque()
+        # Each pipe wakes a relay from its wait: the stdin relay to stop reading, the stdout relay to
+        # write the stdin relay's answers.
+        self.stop_wanted, self._stop_pipe = os.pipe()
+        self.replies_ready, self._replies_pipe = os.pipe()
+        # Told when the host's stdin has ended; set by the server, called from the stdin relay.
+        self.on_input_end: Callable[[], None] = lambda: None
 
     def received(self, request_id: RequestId) -> None:
         with self._changed:
@@ -118,6 +164,40 @@ class _Bridge:
             if not self._owed:
                 self._changed.notify_all()
 
+    def owed(self) -> int:
+        """How many requests the host still waits for an answer to."""
+        with self._changed:
+            return self._owed.total()
+
+    def reply(self, line: bytes) -> None:
+        """Send the host an answer of the relay's own, through the stdout relay."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: len(self._replies) < _MAX_REPLIES or self._host_gone or not self._sdk_output_open
+            )
+            if self._host_gone or not self._sdk_output_open:
+                return  # nobody will write it
+            self._replies.append(line)
+        with contextlib.suppress(OSError):
+            os.write(self._replies_pipe, b"!")
+
+    def take_replies(self) -> list[bytes]:
+        with self._changed:
+            replies = list(self._replies)
+            self._replies.clear()
+            self._changed.notify_all()
+        return replies
+
+    def stop_reading(self) -> None:
+        """The server has drained: stdin is read no more, as if it had ended, and what is still owed
+        gets `ENDING_S` (the drain had the grace period)."""
+        with self._changed:
+            if self._input_ended_at is not None:
+                return  # stdin has ended already, and the wait for answers is under way
+            self._wait_s = ENDING_S
+        with contextlib.suppress(OSError):
+            os.write(self._stop_pipe, b"!")
+
     def host_gone(self) -> None:
         """stdout is closed: nothing can be answered any more, and the SDK is to stop at its next write."""
         with self._changed:
@@ -126,12 +206,12 @@ class _Bridge:
         self.refuse_sdk_output()
 
     def wait_for_answers(self) -> None:
-        """At the end of the host's stdin: until every request is answered, at most the grace period."""
+        """Once stdin is read no more: until every request is answered, for `_wait_s` at most."""
         with self._changed:
             self._input_ended_at = time.monotonic()
             if self._owed and not self._host_gone:
                 log.debug("stdin closed; waiting for answers", requests=self._owed.total())
-            if not self._changed.wait_for(lambda: not self._owed or self._host_gone, self._grace_s):
+            if not self._changed.wait_for(lambda: not self._owed or self._host_gone, self._wait_s):
                 log.warning(
                     "stdin closed and the shutdown grace period is over; ending the requests still running",
                     requests=self._owed.total(),
@@ -143,7 +223,9 @@ class _Bridge:
         with self._changed:
             ended = self._input_ended_at
         now = time.monotonic()
-        return max(now, ended + self._grace_s + _LAST_WORDS_S) if ended is not None else now + _LAST_WORDS_S
+        if ended is None:
+            return now + _LAST_WORDS_S
+        return max(now, ended + self._wait_s + _LAST_WORDS_S)
 
     def cut_off_a_stalled_host(self) -> None:
         """Once the SDK has its end of input: if it cannot finish by the last call, its writer is
@@ -162,6 +244,13 @@ class _Bridge:
         with self._changed:
             self._sdk_output_open = False
             self._sdk_output.close()
+            self._changed.notify_all()
+
+    def close_stop_pipe(self) -> None:
+        os.close(self._stop_pipe)
+
+    def close_replies_pipe(self) -> None:
+        os.close(self._replies_pipe)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -191,18 +280,100 @@ def _lines(data: bytes, partial: bytearray) -> Iterator[bytes | bytearray]:
     partial += memoryview(data)[start:]
 
 
-def _note_request(line: bytes | bytearray, bridge: _Bridge) -> None:
-    """Note a request of the host's (or forget a cancelled one), as the SDK's own validation reads it."""
+def _is_id(value: object) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def _envelope(line: bytes | bytearray) -> dict[str, Any]:
+    """`jsonrpc`, `id` and `method` as a line begins with them, for a line no JSON parser takes whole."""
+    members: dict[str, Any] = {}
+    start = line.find(b"{")
+    if start == -1 or line[:start].strip():
+        return members
+    position = start + 1
+    while (match := _ENVELOPE_MEMBER.match(line, position)) is not None:
+        with contextlib.suppress(ValueError):
+            members[match.group(1).decode()] = json.loads(match.group(2))
+        position = match.end()
+    return members
+
+
+def _loosely(text: str) -> Any:
+    """`text` as Python's own JSON parser reads it (lone surrogates, deeper nesting), or None: to find out
+    more about a line the SDK's parser refused."""
     try:
-        message = jsonrpc_message_adapter.validate_python(json.loads(line.decode("utf-8", "replace")))
+        return json.loads(text)
     except (ValueError, RecursionError):
-        return  # not a message the SDK can read either: it answers nothing
+        return None
+
+
+def _request_id_of(line: bytes | bytearray, message: Any) -> RequestId | None:
+    """The id of a line that asks for something (it has a `method`), as far as it can be read."""
+    if message is None:
+        message = _envelope(line)
+    if isinstance(message, dict) and "method" in message and _is_id(message.get("id")):
+        request_id: RequestId = message["id"]
+        return request_id
+    return None
+
+
+def _invalid_request_reason(message: Any, error: ValidationError | None) -> str:
+    if not isinstance(message, dict):
+        return "a message is one JSON object (batches are not supported)"
+    if message.get("jsonrpc") != "2.0":
+        return 'a message needs "jsonrpc": "2.0"'
+    if "id" in message and not _is_id(message["id"]):
+        return "a request's id is a string or an integer (not null, a fraction or a boolean)"
+    if error is None:
+        return "not a request, a notification or a response"
+    kind = ("JSONRPCRequest" if "id" in message else "JSONRPCNotification") if "method" in message else None
+    problems = [
+        f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'message'}: {problem['msg']}"
+        for problem in error.errors(include_url=False)
+        if kind is None or problem["loc"][:1] == (kind,)
+    ]
+    return "; ".join(problems[:3])
+
+
+def _error_line(request_id: RequestId | None, code: int, message: str) -> bytes:
+    error = JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
+    return error.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n"
+
+
+def _admit(line: bytes | bytearray, bridge: _Bridge) -> bool:
+    """Whether to pass `line` on to the SDK, reading it as the SDK will: a request is noted (a cancelled
+    one forgotten), and a line the SDK could not read is answered here instead."""
+    text = line.decode("utf-8", "replace")  # as the SDK's text wrapper decodes stdin
+    if not text.strip():
+        log.debug(BLANK_LINE)
+        return False
+    try:
+        message = jsonrpc_message_adapter.validate_json(text, by_name=False)
+    except ValidationError as error:
+        loose = _loosely(text)
+        if any(problem["type"] in ("json_invalid", "string_unicode") for problem in error.errors()):
+            detail = error.errors()[0]["msg"].removeprefix("Invalid JSON: ")
+            bridge.reply(_error_line(_request_id_of(line, loose), PARSE_ERROR, f"Parse error: {detail}"))
+        else:
+            reason = _invalid_request_reason(loose, error)
+            bridge.reply(
+                _error_line(_request_id_of(line, loose), INVALID_REQUEST, f"Invalid Request: {reason}")
+            )
+        return False
     if isinstance(message, JSONRPCRequest):
         bridge.received(message.id)
-    elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
-        request_id = cancelled_request_id_from_params(message.params)
-        if request_id is not None:
-            bridge.settled(request_id)
+    elif isinstance(message, JSONRPCNotification):
+        loose = _loosely(text) if b'"id"' in line else None
+        if isinstance(loose, dict) and "id" in loose:
+            # The SDK takes a request with a null or fractional id for a notification, and answers none.
+            reason = _invalid_request_reason(loose, None)
+            bridge.reply(_error_line(None, INVALID_REQUEST, f"Invalid Request: {reason}"))
+            return False
+        if message.method == "notifications/cancelled":
+            request_id = cancelled_request_id_from_params(message.params)
+            if request_id is not None:
+                bridge.settled(request_id)
+    return True
 
 
 def _answered_id(line: bytes | bytearray) -> RequestId | None:
@@ -221,55 +392,81 @@ def _answered_id(line: bytes | bytearray) -> RequestId | None:
 
 
 def _relay_stdin(source: int, sink: int, bridge: _Bridge) -> None:
-    """Copy `source` into `sink` with every line end as LF, until `source` ends and every request is
-    answered (or the grace period is over); then close both."""
+    """Copy `source` into `sink` line by line, each line end as LF, until `source` ends or the server
+    stops, and every request is answered (or the grace period is over); then close both."""
     after_cr = False
     partial = bytearray()
+    stopped = False
     try:
         while True:
+            ready, _, _ = select.select([source, bridge.stop_wanted], [], [])
+            if bridge.stop_wanted in ready:
+                stopped = True
+                break
             try:
                 data = os.read(source, _READ_SIZE)
             except BlockingIOError:
-                # The host handed over a non-blocking stdin: wait for data rather than change its mode.
-                select.select([source], [], [])
-                continue
+                continue  # a host's non-blocking stdin with nothing to read after all
             if not data:
                 break
             if after_cr and data.startswith(b"\n"):
                 data = data[1:]  # the rest of a CRLF whose CR ended the previous read, already sent
             after_cr = data.endswith(b"\r")
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            for line in _lines(data, partial):
-                _note_request(line, bridge)
-            _write_all(sink, data)
+            admitted = b"".join(bytes(line) + b"\n" for line in _lines(data, partial) if _admit(line, bridge))
+            if admitted:
+                _write_all(sink, admitted)
+        if partial and not stopped and _admit(partial, bridge):
+            # The SDK reads a last line that no line end closes, too.
+            _write_all(sink, bytes(partial))
     except OSError as error:
         # stdin failed (a terminal hung up, say) or nothing reads the pipe any more: input is over.
         log.debug("stdin relay stopped", error=repr(error))
+    finally:
+        os.close(bridge.stop_wanted)
+    if not stopped:
+        bridge.on_input_end()
     try:
         bridge.wait_for_answers()
     finally:
         # Closing the write end is the SDK's end of input.
         os.close(sink)
         os.close(source)
+        bridge.close_replies_pipe()
     bridge.cut_off_a_stalled_host()
 
 
 def _relay_stdout(source: socket.socket, sink: int, bridge: _Bridge) -> None:
     """Copy the SDK's output from `source` to the host's stdout `sink` until it ends, settling each
-    answer once the host has it whole; then close both."""
+    answer once the host has it whole, with the stdin relay's answers between its lines; then close
+    both."""
     partial = bytearray()
     try:
-        while data := source.recv(_READ_SIZE):
-            _write_all(sink, data)
-            for line in _lines(data, partial):
-                if (request_id := _answered_id(line)) is not None:
-                    bridge.settled(request_id)
+        while True:
+            ready, _, _ = select.select([source.fileno(), bridge.replies_ready], [], [])
+            if bridge.replies_ready in ready:
+                os.read(bridge.replies_ready, _READ_SIZE)
+            if source.fileno() in ready:
+                data = source.recv(_READ_SIZE)
+                if not data:
+                    break
+                _write_all(sink, data)
+                for line in _lines(data, partial):
+                    if (request_id := _answered_id(line)) is not None:
+                        bridge.settled(request_id)
+            if not partial:
+                for reply in bridge.take_replies():
+                    _write_all(sink, reply)
+        if not partial:
+            for reply in bridge.take_replies():
+                _write_all(sink, reply)
     except OSError as error:
         # The host closed its end of stdout (or a terminal hung up): no answer can reach it any more.
         log.debug("stdout relay stopped", error=repr(error))
         bridge.host_gone()
     finally:
         bridge.close_sdk_output()
+        os.close(bridge.replies_ready)
         os.close(sink)
 
 
@@ -282,15 +479,23 @@ def _discard_until_end(fd: int) -> None:
         os.close(fd)
 
 
-async def serve_stdio(server: MCPServer[Any], *, shutdown_grace_s: float) -> None:
-    """Serve `server` on this process's stdin and stdout until the client hangs up.
+async def serve_stdio(
+    server: MCPServer[Any],
+    *,
+    shutdown_grace_s: float,
+    shutdown: Shutdown,
+    stop_signals: Collection[signal.Signals] = (),
+) -> int | None:
+    """Serve `server` on this process's stdin and stdout until the client hangs up or one of
+    `stop_signals` stops it; the signal that did, if one did.
 
-    Once stdin has ended, answers still owed to the host are waited for `shutdown_grace_s` at most.
+    Once stdin has ended (or a signal came), tool calls still running get `shutdown_grace_s` to finish
+    before they are ended with the `shutdown` error, and every answer owed to the host is written first.
     """
     if os.name != "posix":
         # The descriptor moves below are POSIX; on Windows the SDK rebinds the standard handles itself.
         await _serve(server)
-        return
+        return None
     try:
         host_stdin = os.dup(0)
         try:
@@ -301,7 +506,20 @@ async def serve_stdio(server: MCPServer[Any], *, shutdown_grace_s: float) -> Non
     except OSError:
         # No stdin or no stdout at all: nothing to relay, and the SDK's transport copes as well as it can.
         await _serve(server)
-        return
+        return None
+    # Listening before anything is read: a signal that came first would end the process unanswered.
+    with anyio.open_signal_receiver(*stop_signals) as signals:
+        return await _serve_relayed(server, host_stdin, host_stdout, shutdown_grace_s, shutdown, signals)
+
+
+async def _serve_relayed(
+    server: MCPServer[Any],
+    host_stdin: int,
+    host_stdout: int,
+    shutdown_grace_s: float,
+    shutdown: Shutdown,
+    signals: AsyncIterator[signal.Signals],
+) -> int | None:
     saved_stdin, saved_stdout = os.dup(0), os.dup(1)
     read_end, write_end = os.pipe()
     os.dup2(read_end, 0)
@@ -309,6 +527,16 @@ async def serve_stdio(server: MCPServer[Any], *, shutdown_grace_s: float) -> Non
     sdk_output, sdk_writer = socket.socketpair()
     os.dup2(sdk_writer.fileno(), 1)
     bridge = _Bridge(shutdown_grace_s, sdk_output)
+    # Stop requests, in order: a signal's number, or None for the end of stdin.
+    requests, received = anyio.create_memory_object_stream[int | None](16)
+    token = anyio.lowlevel.current_token()
+
+    def input_ended() -> None:
+        # The loop may be gone already (the server stopped first): then nobody needs telling.
+        with contextlib.suppress(Exception):
+            anyio.from_thread.run_sync(requests.send_nowait, None, token=token)
+
+    bridge.on_input_end = input_ended
     # Daemons: if the server stops before the host closes stdin, a read may still be waiting, and a
     # host that reads no more of stdout leaves a write waiting; the process must be able to exit under
     # either.
@@ -319,10 +547,16 @@ async def serve_stdio(server: MCPServer[Any], *, shutdown_grace_s: float) -> Non
         target=_relay_stdout, args=(sdk_output, host_stdout, bridge), name="stdout-relay", daemon=True
     )
     stdout_relay.start()
+    stopped_by: list[int] = []
     try:
-        await _serve(server)
+        async with anyio.create_task_group() as stopping:
+            stopping.start_soon(_forward_signals, signals, requests)
+            stopping.start_soon(_stop_on_request, received, bridge, shutdown, shutdown_grace_s, stopped_by)
+            await _serve(server)
+            stopping.cancel_scope.cancel()
     finally:
         bridge.served.set()
+        bridge.close_stop_pipe()
         os.dup2(saved_stdin, 0)
         os.close(saved_stdin)
         os.dup2(saved_stdout, 1)
@@ -332,6 +566,42 @@ async def serve_stdio(server: MCPServer[Any], *, shutdown_grace_s: float) -> Non
         sdk_writer.close()
         timeout = bridge.last_call() - time.monotonic()
         await anyio.to_thread.run_sync(stdout_relay.join, timeout, abandon_on_cancel=True)
+    return stopped_by[0] if stopped_by else None
+
+
+async def _forward_signals(
+    signals: AsyncIterator[signal.Signals], requests: MemoryObjectSendStream[int | None]
+) -> None:
+    async for signum in signals:
+        await requests.send(signum)
+
+
+async def _stop_on_request(
+    requests: MemoryObjectReceiveStream[int | None],
+    bridge: _Bridge,
+    shutdown: Shutdown,
+    grace_s: float,
+    stopped_by: list[int],
+) -> None:
+    """The first stop request drains the server; any later one ends its calls at once."""
+    first = await requests.receive()
+    if first is not None:
+        stopped_by.append(first)
+        log.info("stopping on a signal", signal=signal.Signals(first).name)
+    async with anyio.create_task_group() as draining:
+
+        async def cut_on_another() -> None:
+            async for later in requests:
+                if later is not None:
+                    stopped_by.append(later)
+                shutdown.cut()
+
+        draining.start_soon(cut_on_another)
+        await shutdown.drain(grace_s, bridge.owed)
+        draining.cancel_scope.cancel()
+    # Requests that came while the calls finished were answered too (a host lists the tools again,
+    # say); now the input ends, if the host has not ended it.
+    bridge.stop_reading()
 
 
 async def _serve(server: MCPServer[Any]) -> None:

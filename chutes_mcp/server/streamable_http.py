@@ -1,5 +1,6 @@
 """Streamable HTTP: who may call (server tokens, or Sign in with Chutes), from where (Host and Origin),
-how much (body size), plus health probes and JSON access logs.
+how much (body size, connections, time to send a request head), plus health probes, JSON access logs
+and an orderly stop.
 
 Secure by default: loopback binds need nothing; any other bind needs server tokens, Sign in with Chutes
 (`--auth chutes`, with the `--public-url` its metadata names) or an explicit `--no-auth`, and
@@ -9,22 +10,35 @@ the allowed Host values (the SDK would switch it off for 0.0.0.0).
 Server tokens are not OAuth: no authorization server issues them, so no metadata is served for them and
 a 401 names none (the MCP spec's protected-resource metadata must name at least one, and one that does
 not exist would send OAuth clients to a 404). Only `--auth chutes` serves metadata, naming the Chutes IdP.
+
+On SIGTERM or SIGINT the server drains (`shutdown.py`) before uvicorn's own stop: `/readyz` answers
+503, new tool calls get 503, and the requests under way get the grace period to finish; tool calls
+still running then answer with the `shutdown` error. Only then does uvicorn stop listening and close
+the connections, waiting `CLOSING_S` at most for the last responses to go out. A second signal ends
+the calls at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
+import signal
 import socket
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from types import FrameType
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import anyio
 import uvicorn
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
@@ -34,7 +48,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chutes_mcp.config import check_public_url, is_loopback_host
 from chutes_mcp.server.access_log import REQUEST_ID_HEADER, TOOL_CALL_SCOPE_KEY, access_log
 from chutes_mcp.server.call_routing import CallRouting
+from chutes_mcp.server.http_admission import Admission
+from chutes_mcp.server.http_connections import (
+    ConnectionLimits,
+    accept_errors_logged_sparingly,
+    bounded_protocol,
+    connection_budget,
+)
 from chutes_mcp.server.running_calls import InProcessCalls, RunningCalls
+from chutes_mcp.server.shutdown import CLOSING_S, Shutdown
 from chutes_mcp.server.sign_in import ChutesSignIn
 
 KeySource = Literal["server", "request"]
@@ -42,6 +64,15 @@ KeySource = Literal["server", "request"]
 # (Chutes itself inlines up to 8 image URLs per request, and states no limit of its own); the SDK's
 # default of 4 MiB refuses even one. Every byte of a body is held in memory while it is served.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+# One process is to hold 1,000 streams at once, with room for the clients that come and go around them.
+DEFAULT_MAX_CONNECTIONS = 2048
+# From a connection's opening (or a request's first byte) to the end of the request head: a head is a
+# few hundred bytes, so even a slow link sends it in well under a second; 10 s leaves room for a
+# stalled network while a socket that never asks for anything goes within seconds.
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+# Between the requests of a kept-alive connection.
+KEEP_ALIVE_S = 30
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 _LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
 
@@ -66,6 +97,8 @@ class HttpOptions:
     auth_issuer: str | None = None
     # The URL clients reach the MCP endpoint at, when it is not this bind's (behind a proxy, say).
     public_url: str | None = None
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
 
     def check(self) -> None:
         """Refuse, before binding, a setup that would expose the server without meaning to."""
@@ -88,6 +121,12 @@ class HttpOptions:
             )
         if self.max_body_bytes <= 0:
             raise HttpConfigError(f"--max-body-bytes must be a positive number, got {self.max_body_bytes}")
+        if self.max_connections <= 0:
+            raise HttpConfigError(f"--max-connections must be a positive number, got {self.max_connections}")
+        if not 0 < self.header_timeout_s <= 3600:
+            raise HttpConfigError(
+                f"--header-timeout must be a number of seconds above 0 and at most 3600, got {self.header_timeout_s}"
+            )
         if any(len(token) < 16 for token in self.auth_tokens):
             raise HttpConfigError(
                 "--auth-token / CHUTES_MCP_AUTH_TOKENS: each token must be at least 16 characters long, "
@@ -207,7 +246,7 @@ class AccessLog:
             )
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, backlog: int) -> socket.socket:
     """Bind before the server starts, so a taken port is one clear error and port 0 is known at once."""
     sock = socket.socket(
         socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
@@ -216,17 +255,75 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         sock.bind((host, port))
         # Listening now lets clients connect (into the backlog) before uvicorn's loop is up.
-        sock.listen(2048)
+        sock.listen(backlog)
     except OSError as exc:
         sock.close()
         raise HttpConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, whose SIGTERM and SIGINT go to `serve_http` first: it drains the calls, then
+    lets uvicorn stop."""
+
+    def __init__(self, config: uvicorn.Config, on_signal: Callable[[int], None]) -> None:
+        super().__init__(config)
+        self._on_signal = on_signal
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_signal(sig)
+
+
+@contextlib.contextmanager
+def _signals_to(on_signal: Callable[[int], None]) -> Iterator[None]:
+    """SIGTERM and SIGINT to `on_signal` from before the server says it listens (uvicorn takes them
+    only once it serves): a signal that came first would end the process with a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals; uvicorn leaves them alone there too
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: on_signal(signum)) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _offer(requests: MemoryObjectSendStream[int], sig: int) -> None:
+    with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
+        requests.send_nowait(sig)
+
+
+async def _stop_on_signals(
+    requests: MemoryObjectReceiveStream[int],
+    server: uvicorn.Server,
+    admission: Admission,
+    shutdown: Shutdown,
+    grace_s: float,
+    stopped_by: list[int],
+) -> None:
+    """The first signal drains the server, then lets uvicorn stop; a later one ends the calls at once."""
+    first = await requests.receive()
+    stopped_by.append(first)
+    access_log.info("http.stopping", signal=signal.Signals(first).name, calls=shutdown.running)
+    async with anyio.create_task_group() as later:
+
+        async def cut_on_another() -> None:
+            async for _ in requests:
+                shutdown.cut()
+
+        later.start_soon(cut_on_another)
+        await shutdown.drain(grace_s, lambda: admission.in_flight)
+        later.cancel_scope.cancel()
+    server.should_exit = True
+
+
 ServerFor = Callable[[HttpOptions, ChutesSignIn | None], MCPServer[Any]]
 
 
-def _http_app(options: HttpOptions, server_for: ServerFor, calls: RunningCalls) -> ASGIApp:
+def _http_app(
+    options: HttpOptions, server_for: ServerFor, calls: RunningCalls, shutdown: Shutdown, max_connections: int
+) -> tuple[ASGIApp, Admission]:
     sign_in = None
     if options.auth == "chutes" and options.auth_issuer is not None:
         sign_in = ChutesSignIn(
@@ -240,27 +337,43 @@ def _http_app(options: HttpOptions, server_for: ServerFor, calls: RunningCalls) 
         host=options.host,
     )
     routed = CallRouting(sdk_app, path=options.path, calls=calls, max_body_bytes=options.max_body_bytes)
-    return AccessLog(routed if sign_in is None else sign_in.front(routed))
+    admission = Admission(
+        routed if sign_in is None else sign_in.front(routed),
+        path=options.path,
+        max_in_flight=max_connections,
+        max_body_bytes=options.max_body_bytes,
+        shutdown=shutdown,
+    )
+    return AccessLog(admission), admission
 
 
 async def serve_http(
-    options: HttpOptions, server_for: ServerFor, *, calls: RunningCalls | None = None
-) -> None:
-    """Serve streamable HTTP until stopped. Stateless, so any replica can answer any request.
+    options: HttpOptions,
+    server_for: ServerFor,
+    *,
+    calls: RunningCalls | None = None,
+    shutdown: Shutdown | None = None,
+    grace_s: float = 20.0,
+) -> int | None:
+    """Serve streamable HTTP until a signal stops it (the signal is returned). Stateless, so any replica
+    can answer any request.
 
     `server_for` builds the server once the port is bound, so what it advertises names the real port
     (with `--port 0`, the one the system picked). `calls` finds running calls to cancel (those of every
-    replica, with Redis), by default this process's.
+    replica, with Redis), by default this process's. `shutdown` must be the one the server was created
+    with; it is drained for `grace_s` when a signal comes.
     """
     options.check()
+    shutdown = shutdown or Shutdown()
     if options.no_auth and not is_loopback_host(options.host):
         access_log.warning(
             "http.no_auth", host=options.host, detail="anyone who can reach this port can use it"
         )
-    sock = bind(options.host, options.port)
+    max_connections, backlog = connection_budget(options.max_connections)
+    sock = bind(options.host, options.port, backlog)
     try:
         options = replace(options, port=sock.getsockname()[1])
-        app = _http_app(options, server_for, calls or InProcessCalls())
+        app, admission = _http_app(options, server_for, calls or InProcessCalls(), shutdown, max_connections)
     except BaseException:
         sock.close()
         raise
@@ -272,12 +385,32 @@ async def serve_http(
         access_log=False,
         server_header=False,
         lifespan="on",
-        timeout_keep_alive=30,
+        http=bounded_protocol(ConnectionLimits(max_connections, options.header_timeout_s)),
+        # No WebSocket route: an upgrade would leave the HTTP protocol's bounds behind.
+        ws="none",
+        backlog=backlog,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=CLOSING_S,
     )
-    with sock:
+    loop = asyncio.get_running_loop()
+    requests, received = anyio.create_memory_object_stream[int](8)
+
+    def on_signal(sig: int) -> None:
+        # Called from uvicorn's signal handler: the loop takes it from there.
+        loop.call_soon_threadsafe(_offer, requests, sig)
+
+    uvicorn_server = _Server(config, on_signal)
+    stopped_by: list[int] = []
+    with sock, accept_errors_logged_sparingly(loop), _signals_to(on_signal):
         shown = f"[{options.host}]" if ":" in options.host else options.host
         sys.stderr.write(
             f"chutes-mcp serve: listening on http://{shown}:{sock.getsockname()[1]}{options.path}\n"
         )
         sys.stderr.flush()
-        await uvicorn.Server(config).serve([sock])
+        async with anyio.create_task_group() as stopping:
+            stopping.start_soon(
+                _stop_on_signals, received, uvicorn_server, admission, shutdown, grace_s, stopped_by
+            )
+            await uvicorn_server.serve([sock])
+            stopping.cancel_scope.cancel()
+    return stopped_by[0] if stopped_by else None

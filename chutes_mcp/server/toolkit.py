@@ -14,7 +14,7 @@ import inspect
 import json
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -32,11 +32,14 @@ from chutes_mcp.server.error_results import (
     chutes_error_result,
     error_payload,
     error_result,
+    shutdown_result,
 )
 from chutes_mcp.server.result_size import ResultTooLargeError, bounded, too_large_result
 
 if TYPE_CHECKING:
-    from chutes_mcp.server.runtime import Runtime
+    from chutes_mcp.server.shutdown import RunningCall, Shutdown
+from chutes_mcp.server.runtime import Runtime
+from chutes_mcp.server.shutdown import RunningCall, Shutdown
 
 log = get_logger(__name__)
 
@@ -264,12 +267,26 @@ def _parameter(name: str, model: type[BaseModel]) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 
-def _tool_function(spec: ToolSpec[Any, Any]) -> Callable[..., Awaitable[CallToolResult]]:
+def _listened(runtime: Runtime, running: RunningCall) -> Runtime:
+    """`runtime` with `running` hearing the answer as it streams (and the listener it had, if any), so
+    a call the stop ends still has the text that had arrived."""
+    listener = runtime.answer_listener
+    if listener is None:
+        return replace(runtime, answer_listener=running.hear)
+
+    def both(piece: str) -> None:
+        running.hear(piece)
+        listener(piece)
+
+    return replace(runtime, answer_listener=both)
+
+
+def _tool_function(spec: ToolSpec[Any, Any], shutdown: Shutdown) -> Callable[..., Awaitable[CallToolResult]]:
     """The function the SDK registers: the argument model's fields as keyword parameters (one level,
     as agents expect them, rather than nested under a single model parameter), and a result whose
     structured part follows `spec.output`. Every result, an error too, passes the size bound on its
     way out (`result_size.bounded`), so no tool can send a message that would cost the host its
-    connection."""
+    connection. A call the server's stop ends answers with the `shutdown` error (see shutdown.py)."""
 
     async def call(ctx: ToolContext, **arguments: Any) -> CallToolResult:
         try:
@@ -279,9 +296,12 @@ def _tool_function(spec: ToolSpec[Any, Any]) -> Callable[..., Awaitable[CallTool
         try:
             runtime = ctx.request_context.lifespan_context
             caller = runtime.for_request(request_headers(ctx.request_context.request), get_access_token())
-            reply = await spec.body(caller, args, ctx)
+            with shutdown.call() as running:
+                reply = await spec.body(_listened(caller, running), args, ctx)
         except Exception as exc:
             return bounded(spec.name, _failure(spec.name, exc))
+        if running.ended:
+            return bounded(spec.name, shutdown_result(running.partial_text))
         return bounded(
             spec.name,
             CallToolResult(
@@ -302,10 +322,12 @@ def _tool_function(spec: ToolSpec[Any, Any]) -> Callable[..., Awaitable[CallTool
     return call
 
 
-def add_tools(server: MCPServer[Runtime], specs: Mapping[str, ToolSpec[Any, Any]]) -> None:
+def add_tools(
+    server: MCPServer[Runtime], specs: Mapping[str, ToolSpec[Any, Any]], shutdown: Shutdown
+) -> None:
     for spec in specs.values():
         server.add_tool(
-            _tool_function(spec),
+            _tool_function(spec, shutdown),
             name=spec.name,
             title=spec.title,
             description=spec.description,
