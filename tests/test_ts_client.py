@@ -92,46 +92,7 @@ CLIENTS = (
 )
 
 
-@dataclass(frozen=True)
-class Pending:
-    """A scenario that fails today for want of work in flight on another branch.
-
-    A strict xfail: the day the work lands the scenario passes, the test fails on XPASS, and its entry
-    here goes. `run=False` skips it instead, and leaves it out of the run, while running it would only
-    cost time; delete the entry to switch it on.
-    """
-
-    why: str
-    applies: Callable[[TsClient], bool]
-    run: bool = True
-
-
-PENDING: dict[str, Pending] = {}
-
-
-def clients_for(scenario: str) -> list[Any]:
-    """The clients as pytest parameters, each marked if `scenario` is pending for it."""
-    params = []
-    for client in CLIENTS:
-        pending = PENDING.get(scenario)
-        marks = []
-        if pending is not None and pending.applies(client):
-            mark = (
-                pytest.mark.xfail(strict=True, reason=pending.why)
-                if pending.run
-                else pytest.mark.skip(pending.why)
-            )
-            marks.append(mark)
-        params.append(pytest.param(client, id=client.name, marks=marks))
-    return params
-
-
-def _runs(client: TsClient) -> list[str]:
-    return [
-        scenario
-        for scenario in SCENARIOS
-        if not ((pending := PENDING.get(scenario)) and pending.applies(client) and not pending.run)
-    ]
+CLIENT_PARAMS = [pytest.param(client, id=client.name) for client in CLIENTS]
 
 
 def _run(node_path: str, client: TsClient, sim: SimProcess, cache_dir: Path) -> Report:
@@ -141,7 +102,7 @@ def _run(node_path: str, client: TsClient, sim: SimProcess, cache_dir: Path) -> 
         "era": client.era,
         "transport": client.transport,
         "sim": sim.url,
-        "only": _runs(client),
+        "only": list(SCENARIOS),
     }
     with ExitStack() as stack:
         log: list[str] = []
@@ -231,7 +192,7 @@ def error_payload(result: dict[str, Any]) -> dict[str, Any]:
 # -- connection and lists ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("client", clients_for("connect"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_connects_in_its_era(run_client: Callable[[TsClient], Report], client: TsClient) -> None:
     report = run_client(client)
     assert "runError" not in report, report["runError"]
@@ -241,7 +202,7 @@ def test_connects_in_its_era(run_client: Callable[[TsClient], Report], client: T
     assert "closeError" not in report, report["closeError"]
 
 
-@pytest.mark.parametrize("client", clients_for("lists"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_lists_tools_resources_templates_and_prompts(
     run_client: Callable[[TsClient], Report], client: TsClient
 ) -> None:
@@ -271,7 +232,7 @@ def test_lists_tools_resources_templates_and_prompts(
 # broke its own schema would have thrown, and shown up here as a failed scenario.
 
 
-@pytest.mark.parametrize("client", clients_for("chat"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_chat(run_client: Callable[[TsClient], Report], client: TsClient) -> None:
     result = observed(run_client(client), "chat")
     reply = structured(result)
@@ -282,7 +243,7 @@ def test_chat(run_client: Callable[[TsClient], Report], client: TsClient) -> Non
     assert reply["cost_usd"] > 0
 
 
-@pytest.mark.parametrize("client", clients_for("embed"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_embed(run_client: Callable[[TsClient], Report], client: TsClient) -> None:
     vectors = structured(observed(run_client(client), "embed"))
     assert vectors["model"] == "BAAI/bge-m3"
@@ -291,7 +252,7 @@ def test_embed(run_client: Callable[[TsClient], Report], client: TsClient) -> No
     assert [len(vector) for vector in vectors["vectors"]] == [1024, 1024]
 
 
-@pytest.mark.parametrize("client", clients_for("list_models"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_list_models(run_client: Callable[[TsClient], Report], client: TsClient) -> None:
     models = structured(observed(run_client(client), "list_models"))
     assert len(models["models"]) == 3
@@ -300,14 +261,14 @@ def test_list_models(run_client: Callable[[TsClient], Report], client: TsClient)
     assert models["next_cursor"]
 
 
-@pytest.mark.parametrize("client", clients_for("get_model"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_get_model(run_client: Callable[[TsClient], Report], client: TsClient) -> None:
     details = structured(observed(run_client(client), "get_model"))
     assert details["model"]["id"] == "zai-org/GLM-4.7-TEE"
     assert details["model"]["tee"] is True
 
 
-@pytest.mark.parametrize("client", clients_for("pick_model"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_pick_model(run_client: Callable[[TsClient], Report], client: TsClient) -> None:
     picked = structured(observed(run_client(client), "pick_model"))
     assert picked["task"] == "coding"
@@ -315,14 +276,14 @@ def test_pick_model(run_client: Callable[[TsClient], Report], client: TsClient) 
     assert all(pick["id"] and pick["reasons"] for pick in picked["picks"])
 
 
-@pytest.mark.parametrize("client", clients_for("account"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_account(run_client: Callable[[TsClient], Report], client: TsClient) -> None:
     account = structured(observed(run_client(client), "account"))
     assert account["balance_usd"] == 25
     assert account["daily_quota"] == 2000
 
 
-@pytest.mark.parametrize("client", clients_for("tool_error"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_a_bad_argument_is_a_typed_tool_error(
     run_client: Callable[[TsClient], Report], client: TsClient
 ) -> None:
@@ -334,7 +295,7 @@ def test_a_bad_argument_is_a_typed_tool_error(
 # -- progress and cancellation -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("client", clients_for("progress"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_progress_keeps_a_slow_call_alive(run_client: Callable[[TsClient], Report], client: TsClient) -> None:
     seen = observed(run_client(client), "progress")
     # The premise: the call outlived its timeout, which only resetTimeoutOnProgress allowed.
@@ -347,7 +308,7 @@ def test_progress_keeps_a_slow_call_alive(run_client: Callable[[TsClient], Repor
     assert all(notification["message"] for notification in seen["notifications"])
 
 
-@pytest.mark.parametrize("client", clients_for("cancel"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_cancel_closes_the_upstream_stream(
     run_client: Callable[[TsClient], Report], client: TsClient
 ) -> None:
@@ -364,7 +325,7 @@ def test_cancel_closes_the_upstream_stream(
 # -- resources, completion, prompts -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("client", clients_for("resources_read"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_resources_read_and_the_model_template(
     run_client: Callable[[TsClient], Report], client: TsClient
 ) -> None:
@@ -386,7 +347,7 @@ def test_resources_read_and_the_model_template(
     assert "model_not_found" in missing["message"]
 
 
-@pytest.mark.parametrize("client", clients_for("completion"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_completion_of_the_template_and_prompt_arguments(
     run_client: Callable[[TsClient], Report], client: TsClient
 ) -> None:
@@ -405,7 +366,7 @@ def test_completion_of_the_template_and_prompt_arguments(
         assert completion["total"] >= len(completion["values"])
 
 
-@pytest.mark.parametrize("client", clients_for("prompts_get"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_prompts_get(run_client: Callable[[TsClient], Report], client: TsClient) -> None:
     prompts = observed(run_client(client), "prompts_get")
     for name in ("private_chat", "second_opinion", "choose_model"):
@@ -423,7 +384,7 @@ def test_prompts_get(run_client: Callable[[TsClient], Report], client: TsClient)
 # -- the 10 MiB rule -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("client", clients_for("big_embed"))
+@pytest.mark.parametrize("client", CLIENT_PARAMS)
 def test_a_result_past_10_mib_is_refused_and_the_connection_survives(
     run_client: Callable[[TsClient], Report], client: TsClient
 ) -> None:
