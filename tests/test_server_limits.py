@@ -8,20 +8,14 @@ with `retry_after_s` at once), or requests sent to a model whose breaker has ope
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx2
 import pytest
-from http_support import HttpServer, http_server
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, TextResourceContents
+from hosted_support import concurrent_chats, outcome, sim_handle, status_of, wide_client
+from http_support import http_server
 from mcp_support import API_KEY, INSTRUCT_TEE_MODEL, error_of
 from sim_process import SimProcess
 
@@ -30,59 +24,21 @@ pytestmark = pytest.mark.anyio
 PLAIN = "unsloth/Mistral-Nemo-Instruct-2407"
 
 
-@asynccontextmanager
-async def client_of(server: HttpServer) -> AsyncIterator[Client]:
-    limits = httpx2.Limits(max_connections=300, max_keepalive_connections=50)
-    async with (
-        httpx2.AsyncClient(timeout=60, limits=limits) as http,
-        Client(streamable_http_client(server.url, http_client=http)) as client,
-    ):
-        yield client
-
-
-async def status(client: Client) -> dict[str, Any]:
-    content = (await client.read_resource("chutes://status")).contents[0]
-    assert isinstance(content, TextResourceContents)
-    document: dict[str, Any] = json.loads(content.text)
-    return document
-
-
-def handle(key: str) -> str:
-    """The simulator's name for a credential in its stats: `key:` and the first 12 hex of the key id."""
-    return "key:" + key.removeprefix("cpk_")[:12]
-
-
-def outcome(result: CallToolResult) -> str:
-    return error_of(result)["code"] if result.is_error else "ok"
-
-
-async def concurrently(client: Client, calls: int, arguments: dict[str, Any]) -> list[CallToolResult]:
-    results: list[CallToolResult] = []
-
-    async def one() -> None:
-        results.append(await client.call_tool("chat", arguments))
-
-    async with anyio.create_task_group() as group:
-        for _ in range(calls):
-            group.start_soon(one)
-    return results
-
-
 async def test_callers_that_cannot_get_a_turn_in_time_are_told_at_once_and_hold_nothing(
     sim: SimProcess, tmp_path: Path
 ) -> None:
     # The defaults: 60 requests a minute, bursts of 10. 100 calls that each allow 2 s: about a dozen
     # get a turn within that, the rest are refused at once with when to come back.
     with http_server(sim, tmp_path) as server:
-        async with client_of(server) as client:
+        async with wide_client(server.url) as client:
             with anyio.fail_after(60):
-                burst = await concurrently(client, 100, {"prompt": "hi", "model": PLAIN, "timeout_s": 2})
+                burst = await concurrent_chats(client, 100, {"prompt": "hi", "model": PLAIN, "timeout_s": 2})
                 # Straight after: a patient call is served, not sent to the back of a line of calls
                 # that gave up long ago.
                 after = await client.call_tool(
                     "chat", {"prompt": "hello again", "model": PLAIN, "timeout_s": 30}
                 )
-                limiter = (await status(client))["limiter"]
+                limiter = (await status_of(client))["limiter"]
     outcomes = Counter(outcome(result) for result in burst)
     assert set(outcomes) <= {"ok", "rate_limited"}, outcomes
     assert 8 <= outcomes["ok"] <= 14, outcomes
@@ -92,7 +48,7 @@ async def test_callers_that_cannot_get_a_turn_in_time_are_told_at_once_and_hold_
     assert limiter["waiting"] == 0
     assert limiter["refused"] == outcomes["rate_limited"]
     # Honest figures: every slot taken is a request Chutes saw.
-    assert limiter["acquired"] == sim.stats()["callers"][handle(API_KEY)]["requests"]
+    assert limiter["acquired"] == sim.stats()["callers"][sim_handle(API_KEY)]["requests"]
 
 
 async def test_a_429_storm_opens_the_breaker_before_the_queued_calls_go_out(
@@ -102,15 +58,15 @@ async def test_a_429_storm_opens_the_breaker_before_the_queued_calls_go_out(
         f"{sim.url}/_sim/scenario", json={"faults": ["429"] * 200, "route": "chat", "model": PLAIN}
     ).raise_for_status()
     with http_server(sim, tmp_path, CHUTES_MAX_RETRIES="3") as server:
-        async with client_of(server) as client:
+        async with wide_client(server.url) as client:
             with anyio.fail_after(60):
-                storm = await concurrently(client, 40, {"prompt": "hi", "model": PLAIN})
+                storm = await concurrent_chats(client, 40, {"prompt": "hi", "model": PLAIN})
                 # Neither the account nor another model waits behind the storm.
                 other = await client.call_tool(
                     "chat", {"prompt": "hi", "model": INSTRUCT_TEE_MODEL, "timeout_s": 10}
                 )
                 account = await client.call_tool("account", {})
-                document = await status(client)
+                document = await status_of(client)
     outcomes = Counter(outcome(result) for result in storm)
     assert set(outcomes) <= {"rate_limited", "model_unavailable"}, outcomes
     # Only the burst went out at once; every call queued behind it met the open breaker at its turn.
@@ -136,13 +92,13 @@ async def test_a_breaker_that_opens_while_calls_wait_in_line_stops_them_without_
         f"{sim.url}/_sim/scenario", json={"faults": ["503"] * 5, "route": "chat", "model": PLAIN}
     ).raise_for_status()
     with http_server(sim, tmp_path, **env) as server:
-        async with client_of(server) as client:
+        async with wide_client(server.url) as client:
             with anyio.fail_after(60):
-                results = await concurrently(client, 8, {"prompt": "hi", "model": PLAIN})
-                after = (await status(client))["limiter"]
+                results = await concurrent_chats(client, 8, {"prompt": "hi", "model": PLAIN})
+                after = (await status_of(client))["limiter"]
     outcomes = Counter(outcome(result) for result in results)
     assert outcomes == {"model_unavailable": 8}, outcomes
     # Five failures open the breaker (five 503s, a second apart); the three behind them never leave.
     assert sim.stats()["requests"]["chat"]["by_model"][PLAIN] == 5
-    assert after["acquired"] == sim.stats()["callers"][handle(API_KEY)]["requests"]
+    assert after["acquired"] == sim.stats()["callers"][sim_handle(API_KEY)]["requests"]
     assert after["waiting"] == 0

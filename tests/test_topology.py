@@ -10,10 +10,9 @@ on with their own state (said once in the log, and by `/readyz`), then share aga
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,11 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+from hosted_support import concurrent_chats, outcome, sim_handle, status_of, wide_client
 from http_support import HttpServer, http_server
 from jsonrpc_support import INITIALIZED, MCP_HEADERS, cancelled, initialize, request
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, TextResourceContents
+from mcp.types import CallToolResult
 from mcp_support import API_KEY, error_of
 from sim_process import SimProcess
 from system_servers import UPSTREAM_HEADER, LoadBalancer, RedisServer, load_balancer, redis_server
@@ -65,32 +64,6 @@ def topology(sim: SimProcess, tmp_path: Path, **env: str) -> Iterator[Topology]:
                 yield Topology(redis, [one, two], balancer)
 
 
-@asynccontextmanager
-async def client_at(url: str) -> AsyncIterator[Client]:
-    limits = httpx2.Limits(max_connections=200, max_keepalive_connections=50)
-    async with (
-        httpx2.AsyncClient(timeout=60, limits=limits) as http,
-        Client(streamable_http_client(url, http_client=http)) as client,
-    ):
-        yield client
-
-
-async def status_of(client: Client) -> dict[str, Any]:
-    content = (await client.read_resource("chutes://status")).contents[0]
-    assert isinstance(content, TextResourceContents)
-    document: dict[str, Any] = json.loads(content.text)
-    return document
-
-
-def handle(key: str) -> str:
-    """The simulator's name for a credential in its stats: `key:` and the first 12 hex of the key id."""
-    return "key:" + key.removeprefix("cpk_")[:12]
-
-
-def outcome(result: CallToolResult) -> str:
-    return error_of(result)["code"] if result.is_error else "ok"
-
-
 def readiness(replica: HttpServer) -> tuple[int, dict[str, Any]]:
     response = httpx2.get(f"{replica.base}/readyz", timeout=10)
     body: dict[str, Any] = response.json()
@@ -98,32 +71,24 @@ def readiness(replica: HttpServer) -> tuple[int, dict[str, Any]]:
 
 
 async def chats(client: Client, count: int, **arguments: Any) -> list[CallToolResult]:
-    results: list[CallToolResult] = []
-
-    async def one() -> None:
-        results.append(await client.call_tool("chat", {"prompt": "hi", "model": PLAIN, **arguments}))
-
-    async with anyio.create_task_group() as group:
-        for _ in range(count):
-            group.start_soon(one)
-    return results
+    return await concurrent_chats(client, count, {"prompt": "hi", "model": PLAIN, **arguments})
 
 
 async def test_one_key_across_both_replicas_stays_under_its_rate(sim: SimProcess, tmp_path: Path) -> None:
     # 300 a minute (one request every 0.2 s) after a burst of 3, for the one key both replicas use.
     rate = {"CHUTES_RATE_LIMIT_RPM": "300", "CHUTES_RATE_LIMIT_BURST": "3"}
     with topology(sim, tmp_path, **rate) as site:
-        async with client_at(site.url) as client:
+        async with wide_client(site.url) as client:
             with anyio.fail_after(WAIT_S):
                 results = await chats(client, 30)
-            async with client_at(site.replicas[0].url) as one, client_at(site.replicas[1].url) as two:
+            async with wide_client(site.replicas[0].url) as one, wide_client(site.replicas[1].url) as two:
                 with anyio.fail_after(WAIT_S):
                     # Every request the key made, from either replica, came through the one shared
                     # bucket. (A replica's background listing may still be in line: read until both
                     # replicas and the simulator have seen the same requests.)
                     while True:
                         served = [(await status_of(direct))["limiter"] for direct in (one, two)]
-                        caller = sim.stats()["callers"][handle(API_KEY)]
+                        caller = sim.stats()["callers"][sim_handle(API_KEY)]
                         if caller["requests"] == sum(limiter["acquired"] for limiter in served):
                             break
                         await anyio.sleep(0.1)
@@ -144,9 +109,9 @@ async def test_a_breaker_opened_through_one_replica_is_honoured_by_the_other(
     with topology(sim, tmp_path, **env) as site:
         first, second = site.replicas
         with anyio.fail_after(WAIT_S):
-            async with client_at(first.url) as one:
+            async with wide_client(first.url) as one:
                 failures = [await one.call_tool("chat", {"prompt": "hi", "model": PLAIN}) for _ in range(5)]
-            async with client_at(second.url) as two:
+            async with wide_client(second.url) as two:
                 refused = await two.call_tool("chat", {"prompt": "hi", "model": PLAIN})
                 breakers = (await status_of(two))["breakers"]
     assert [outcome(result) for result in failures] == ["model_unavailable"] * 5
@@ -208,7 +173,7 @@ async def test_killing_redis_falls_back_to_each_replica_and_sharing_resumes_when
         for replica in site.replicas:
             code, body = readiness(replica)
             assert (code, body["status"], body["shared_state"]["state"]) == (200, "ready", "ok")
-        async with client_at(site.url) as client:
+        async with wide_client(site.url) as client:
             with anyio.fail_after(WAIT_S):
                 # Killed while calls are on their way: none of them hangs or fails for it.
                 async with anyio.create_task_group() as group:
