@@ -23,6 +23,7 @@ import anyio
 import httpx2
 import pytest
 from http_support import HttpServer, http_server
+from jsonrpc_support import MCP_HEADERS, initialize
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.auth.exceptions import OAuthRegistrationError
@@ -42,17 +43,6 @@ from chutes_mcp.sim.idp import DEMO_CLIENT_ID
 # A connector's registered redirect URI; nothing listens there: the test reads the IdP's redirect.
 REDIRECT_URI = "http://127.0.0.1:1456/oauth-callback"
 SERVER_TOKEN = "static-server-token-0123456789"
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 
 
 class ConnectorStorage:
@@ -166,7 +156,7 @@ def post_initialize(server: HttpServer, token: str | None = None, **headers: str
     if token is not None:
         # As bytes, so a token that is not ASCII arrives as a client would send it (latin-1).
         sent["Authorization"] = f"Bearer {token}".encode("latin-1")
-    return httpx2.post(server.url, json=INITIALIZE, headers=sent, timeout=30)
+    return httpx2.post(server.url, json=initialize(), headers=sent, timeout=30)
 
 
 def used_today(sim: SimProcess, credential: str) -> Any:
