@@ -173,6 +173,7 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
         auth=auth,
         auth_issuer=settings.management_base if auth == "chutes" else None,
         public_url=args.public_url or settings.mcp_public_url,
+        upstream_connections=settings.max_upstream_connections,
     )
     given = {
         name: value
