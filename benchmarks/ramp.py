@@ -67,7 +67,7 @@ SECTION = "f ramp"
 CHART = Path(__file__).resolve().parent / "ramp.svg"
 QUICK_CHART = RESULTS / "ramp-quick.svg"
 # The single process's ramp on main before the capacity work (the pool of 100, 20 kept alive).
-BEFORE = RESULTS / "20261206T000000Z-ramp-before.json"
+BEFORE = RESULTS / "20261206T044833Z-ramp-before.json"
 
 
 @dataclass(frozen=True)
