@@ -60,7 +60,7 @@ async def _run(plan: Plan, only: frozenset[str], quick: bool) -> list[Section]:
             with tempfile.TemporaryDirectory(prefix="chutes-bench-") as cache_dir:
                 done(cold_start.run(processes.server_env(sim.url, Path(cache_dir)), plan.cold_starts))
         if "ramp" in only:
-            done(await ramp.run(sim.url, quick=quick))
+            done(await ramp.run(sim, quick=quick))
     return sorted(sections, key=lambda section: section.name)
 
 

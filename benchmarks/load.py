@@ -25,11 +25,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 CALL_TIMEOUT_S = 120.0
+SAMPLE_BYTES = 600
 _HEAD_END = b"\r\n\r\n"
 
 
 class CallFailed(Exception):
-    """A call that did not end in a good answer; the message is its kind, e.g. `http 503`."""
+    """A call that did not end in a good answer; the message is its kind, e.g. `http 503`, and `body`
+    the end of what came back, to see why."""
+
+    def __init__(self, kind: str, body: bytes = b"") -> None:
+        super().__init__(kind)
+        self.body = body[-SAMPLE_BYTES:].decode(errors="replace")
 
 
 @dataclass(frozen=True)
@@ -144,20 +150,21 @@ class Response(asyncio.Protocol):
 def mcp_outcome(body: bytes) -> None:
     """The last SSE event (or the JSON body) must be a result, and not a tool error."""
     text = body.decode(errors="replace")
-    last = text.rsplit("data: ", 1)[-1].strip() if "data: " in text else text
+    # The last event's data line; SSE comments (`: ping`, sent on long streams) may follow it.
+    last = text.rsplit("data: ", 1)[-1].split("\n", 1)[0].strip() if "data: " in text else text
     try:
         message = json.loads(last)
     except ValueError:
-        raise CallFailed("unreadable answer") from None
+        raise CallFailed("unreadable answer", body) from None
     if "error" in message:
-        raise CallFailed(f"json-rpc {message['error'].get('code')}")
+        raise CallFailed(f"json-rpc {message['error'].get('code')}", body)
     if message.get("result", {}).get("isError"):
-        raise CallFailed("tool error")
+        raise CallFailed("tool error", body)
 
 
 def chutes_outcome(body: bytes) -> None:
     if not body.rstrip().endswith(b"data: [DONE]"):
-        raise CallFailed("stream without [DONE]")
+        raise CallFailed("stream without [DONE]", body)
 
 
 @dataclass
@@ -170,14 +177,14 @@ class Plan:
     stop_ns: int
     """No call starts after this; the calls under way finish."""
     headers: dict[str, str]
+    progress: bool = True
+    """`mcp`: ask for progress notifications, as hosts that show them do."""
 
     def body(self, number: int) -> bytes:
         if self.kind == "mcp":
-            params = {
-                "name": "chat",
-                "arguments": {"prompt": "ramp", "model": self.model},
-                "_meta": {"progressToken": number},
-            }
+            params: dict[str, Any] = {"name": "chat", "arguments": {"prompt": "ramp", "model": self.model}}
+            if self.progress:
+                params["_meta"] = {"progressToken": number}
             message = {"jsonrpc": "2.0", "id": number, "method": "tools/call", "params": params}
         else:
             message = {
@@ -188,7 +195,9 @@ class Plan:
         return json.dumps(message, separators=(",", ":")).encode()
 
 
-async def _worker(plan: Plan, target: Target, first: int, records: list[list[Any]]) -> None:
+async def _worker(
+    plan: Plan, target: Target, first: int, records: list[list[Any]], samples: dict[str, str]
+) -> None:
     loop = asyncio.get_running_loop()
     connection: Response | None = None
     outcome = mcp_outcome if plan.kind == "mcp" else chutes_outcome
@@ -202,10 +211,12 @@ async def _worker(plan: Plan, target: Target, first: int, records: list[list[Any
                     _, connection = await loop.create_connection(Response, target.host, target.port)
                 status, body = await connection.send(target.request(plan.body(number)))
             if status != 200:
-                raise CallFailed(f"http {status}")
+                raise CallFailed(f"http {status}", body)
             outcome(body)
         except (CallFailed, OSError, TimeoutError) as exc:
             error = str(exc) if isinstance(exc, CallFailed) else type(exc).__name__
+            if isinstance(exc, CallFailed):
+                samples.setdefault(error, exc.body)
             if connection is not None and connection.transport is not None:
                 connection.transport.close()
             connection = None
@@ -218,6 +229,7 @@ async def _worker(plan: Plan, target: Target, first: int, records: list[list[Any
 async def run(plan: Plan) -> dict[str, Any]:
     target = Target.of(plan.url, plan.headers)
     records: list[list[Any]] = []
+    samples: dict[str, str] = {}
     delay = (plan.start_ns - time.monotonic_ns()) / 1e9
     if delay > 0:
         await asyncio.sleep(delay)
@@ -225,9 +237,12 @@ async def run(plan: Plan) -> dict[str, Any]:
     # Workers start spread over one second, as users arrive, not as one burst at one instant.
     async with asyncio.TaskGroup() as group:
         for index in range(plan.in_flight):
-            group.create_task(_later(index / plan.in_flight, _worker(plan, target, index + 1, records)))
+            group.create_task(
+                _later(index / plan.in_flight, _worker(plan, target, index + 1, records, samples))
+            )
     return {
         "records": records,
+        "error_samples": samples,
         "cpu_s": time.process_time() - cpu_before,
         "wall_s": time.monotonic() - wall_before,
     }

@@ -53,8 +53,9 @@ IDEAL_S = TTFT_MS / 1000 + ANSWER_TOKENS / TOKENS_PER_S
 # Workers start within one second, and the first calls end one ideal call later: the window starts
 # once every worker has finished a call or two.
 WARMUP_S = 2 * IDEAL_S
-WINDOW_S = 30.0
-QUICK_WINDOW_S = 10.0
+# Whole ideal calls, so that at the ideal pace every worker ends the same number of calls in it.
+WINDOW_S = 8 * IDEAL_S
+QUICK_WINDOW_S = 3 * IDEAL_S
 # Time for the load generator's Python to start before its clock begins.
 LOAD_START_S = 1.5
 SETTLE_S = 3.0
@@ -78,7 +79,7 @@ class Setup:
     server_pids: tuple[int, ...]
     """Added up as "the server"."""
     helper_pids: dict[str, int]
-    """nginx, Redis: reported on their own."""
+    """The simulator, nginx, Redis: reported on their own."""
     headers: dict[str, str]
 
 
@@ -176,6 +177,7 @@ def _summary(
         "p95_x_ideal": ideal_x(percentile(in_window, 0.95)) if in_window else None,
         "errors": sum(errors.values()),
         "errors_by_kind": dict(errors),
+        "error_samples": output["error_samples"],
         "server_cpu_share_of_a_core": round(server_cpu, 3),
         "other_cpu_share_of_a_core": {
             name: round(share, 3) for name, share in cpu_share.items() if not name.startswith("server")
@@ -226,7 +228,9 @@ def _system_servers() -> ModuleType:
 
 
 @contextmanager
-def _replicas(env: dict[str, str], directory: Path, in_flight: int) -> Iterator[Setup]:
+def _replicas(
+    env: dict[str, str], directory: Path, in_flight: int, simulator: dict[str, int]
+) -> Iterator[Setup]:
     servers = _system_servers()
     for name in ("redis", "nginx"):
         (directory / name).mkdir()
@@ -241,38 +245,39 @@ def _replicas(env: dict[str, str], directory: Path, in_flight: int) -> Iterator[
                 directory / "nginx", upstreams, worker_connections=4 * in_flight, keepalive=in_flight
             )
         )
-        helpers = {"redis": redis.process.pid, "nginx": balancer.pid}
+        helpers = {**simulator, "redis": redis.process.pid, "nginx": balancer.pid}
         yield Setup(
             "two replicas", f"{balancer.url}/mcp", "mcp", tuple(r.pid for r in replicas), helpers, MCP_HEADERS
         )
 
 
 @contextmanager
-def _single(env: dict[str, str]) -> Iterator[Setup]:
+def _single(env: dict[str, str], simulator: dict[str, int]) -> Iterator[Setup]:
     with processes.server_http(env) as server:
-        yield Setup("single process", server.url, "mcp", (server.pid,), {}, MCP_HEADERS)
+        yield Setup("single process", server.url, "mcp", (server.pid,), simulator, MCP_HEADERS)
 
 
-def _floor(sim_url: str) -> Setup:
+def _floor(sim_url: str, simulator: dict[str, int]) -> Setup:
     url, auth = f"{sim_url}/v1/chat/completions", {"Authorization": f"Bearer {demo_api_key()}"}
-    return Setup("simulator alone", url, "chutes", (), {}, auth)
+    return Setup("simulator alone", url, "chutes", (), simulator, auth)
 
 
-async def run(sim_url: str, *, quick: bool) -> Section:
+async def run(sim: processes.Spawned, *, quick: bool) -> Section:
     section = Section(SECTION)
     levels, window_s = (QUICK_LEVELS, QUICK_WINDOW_S) if quick else (LEVELS, WINDOW_S)
+    sim_url, simulator = sim.url, {"simulator": sim.pid}
     await pace(sim_url, ttft_ms=TTFT_MS, tokens_per_s=TOKENS_PER_S, answer_tokens=ANSWER_TOKENS)
     setups: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="chutes-ramp-") as scratch:
         directory = Path(scratch)
         env = processes.server_env(sim_url, directory)
-        with _single(env) as single:
+        with _single(env, simulator) as single:
             await _warm_up(single.url)
             setups[single.name] = await _ramp(single, sim_url, levels, window_s)
-        with _replicas(env, directory, max(levels)) as replicas:
+        with _replicas(env, directory, max(levels), simulator) as replicas:
             await _warm_up(replicas.url)
             setups[replicas.name] = await _ramp(replicas, sim_url, levels, window_s)
-        floor = _floor(sim_url)
+        floor = _floor(sim_url, simulator)
         setups[floor.name] = await _ramp(floor, sim_url, levels[-1:], window_s)
     await pace(sim_url, ttft_ms=0, tokens_per_s=0, answer_tokens=0)
     section.data = {
