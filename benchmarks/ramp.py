@@ -62,6 +62,7 @@ SETTLE_S = 3.0
 KEY_SECRET = "ramp-benchmark-key-secret-of-32-characters"
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Mcp-Protocol-Version": "2025-11-25"}
 TARGET_P50_X = 1.05
+Y_TICKS = (1, 1.5, 2, 3, 5, 10)
 TARGET_RSS_KB = 100
 TARGET_CONNECTIONS_PER_1000 = 10
 SECTION = "f ramp"
@@ -353,7 +354,7 @@ def draw(setups: dict[str, list[dict[str, Any]]], path: Path = CHART) -> Path:
     series = dict(setups)
     if BEFORE.exists():
         before = json.loads(BEFORE.read_text())["sections"][SECTION]["data"]["setups"]["single process"]
-        series = {"single process, before": before, **series}
+        series = {"single process, before (main at 3d11f19)": before, **series}
     figure, axes = plt.subplots(figsize=(7, 4.2))
     for index, (name, levels) in enumerate(series.items()):
         xs = [r["in_flight"] for r in levels]
@@ -368,10 +369,14 @@ def draw(setups: dict[str, list[dict[str, Any]]], path: Path = CHART) -> Path:
             linestyle="--",
             label=f"{name}, p95",
         )
-    axes.axhline(TARGET_P50_X, color="grey", linewidth=0.8, linestyle=":")
+    axes.axhline(
+        TARGET_P50_X, color="grey", linewidth=0.8, linestyle=":", label=f"target: p50 ≤ x{TARGET_P50_X}"
+    )
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xticks(list(LEVELS), [f"{level:,}" for level in LEVELS])
+    axes.set_yticks(Y_TICKS, [f"x{tick:g}" for tick in Y_TICKS])
+    axes.minorticks_off()
     axes.set_xlabel("calls in flight")
     axes.set_ylabel(f"latency ÷ ideal ({IDEAL_S:.1f} s)")
     axes.set_title("chat calls relayed at once: TTFT 1 s, 20 tokens/s, 60 tokens")
