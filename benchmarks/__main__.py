@@ -13,11 +13,11 @@ from pathlib import Path
 
 import anyio
 
-from benchmarks import cold_start, cpu, end_to_end, first_progress, memory, processes
+from benchmarks import cold_start, cpu, end_to_end, first_progress, memory, processes, ramp
 from benchmarks.report import Section, table, write_json
 from benchmarks.rig import rig
 
-SECTIONS = ("end_to_end", "first_progress", "cpu", "cold_start", "memory")
+SECTIONS = ("end_to_end", "first_progress", "cpu", "cold_start", "memory", "ramp")
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ FULL = Plan(20, 100, 20, 150, 20, 1_000, memory.FULL_CALLS)
 QUICK = Plan(3, 20, 6, 60, 5, 300, 1_500)
 
 
-async def _run(plan: Plan, only: frozenset[str]) -> list[Section]:
+async def _run(plan: Plan, only: frozenset[str], quick: bool) -> list[Section]:
     sections: list[Section] = []
 
     def done(section: Section) -> None:
@@ -59,6 +59,8 @@ async def _run(plan: Plan, only: frozenset[str]) -> list[Section]:
         if "cold_start" in only:
             with tempfile.TemporaryDirectory(prefix="chutes-bench-") as cache_dir:
                 done(cold_start.run(processes.server_env(sim.url, Path(cache_dir)), plan.cold_starts))
+        if "ramp" in only:
+            done(await ramp.run(sim, quick=quick))
     return sorted(sections, key=lambda section: section.name)
 
 
@@ -87,9 +89,13 @@ def main() -> None:
     args = parser.parse_args()
     load_at_start = tuple(round(value, 2) for value in os.getloadavg())
     started = time.monotonic()
-    sections = anyio.run(_run, QUICK if args.quick else FULL, args.only)
+    sections = anyio.run(_run, QUICK if args.quick else FULL, args.only, args.quick)
     elapsed = time.monotonic() - started
     print(table(sections))
+    for section in sections:
+        if section.name == ramp.SECTION:
+            chart = ramp.draw(section.data["setups"], ramp.QUICK_CHART if args.quick else ramp.CHART)
+            print(f"\n{ramp.level_table(section.data['setups'])}\n\nchart: {chart}")
     path = write_json(
         sections,
         quick=args.quick,

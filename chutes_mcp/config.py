@@ -30,6 +30,8 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # Headers the client owns: letting config override them would bypass the credential rules.
 _RESERVED_HEADERS = frozenset({"authorization", "host", "content-length", "x-api-key"})
+# The pool to Chutes holds a thousand streams at once, with room for the calls around them.
+DEFAULT_UPSTREAM_CONNECTIONS = 1024
 
 
 class ConfigError(ValueError):
@@ -100,6 +102,8 @@ _ACCEPTED_FORM: dict[str, str] = {
     "max_retries": "a whole number from 0 to 10, e.g. 3",
     "rate_limit_rpm": "a whole number of requests per minute above 0, e.g. 60",
     "rate_limit_burst": "a whole number of requests of 1 or more, e.g. 10",
+    "max_upstream_connections": "a whole number of connections from 1 to 65536, e.g. 1024",
+    "max_upstream_keepalive": "a whole number of connections from 0 to CHUTES_MAX_UPSTREAM_CONNECTIONS, e.g. 1024",
     "tee_only": "true or false",
     "extra_headers": 'a JSON object {"Name": "value"} or a comma list Name=value,Other=value',
     "client_id": "an OAuth client id (cid_…)",
@@ -183,6 +187,10 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=3, ge=0, le=10)
     rate_limit_rpm: int = Field(default=60, gt=0)
     rate_limit_burst: int | None = Field(default=None, ge=1)
+    # The one HTTP pool to Chutes: streams at once, and connections kept open between calls. Every
+    # connection not kept costs a later call a TLS handshake; idle ones close after a minute all the same.
+    max_upstream_connections: int = Field(default=DEFAULT_UPSTREAM_CONNECTIONS, ge=1, le=65536)
+    max_upstream_keepalive: int = Field(default=DEFAULT_UPSTREAM_CONNECTIONS, ge=0, le=65536)
     tee_only: bool = False
     extra_headers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
@@ -325,6 +333,14 @@ class Settings(BaseSettings):
             raise ValueError("is shorter than 32 characters")
         if value is None and info.data.get("mcp_redis_url") is not None:
             raise ValueError("is required with CHUTES_MCP_REDIS_URL")
+        return value
+
+    @field_validator("max_upstream_keepalive")
+    @classmethod
+    def _keepalive_within_pool(cls, value: int, info: ValidationInfo) -> int:
+        connections = info.data.get("max_upstream_connections")
+        if connections is not None and value > connections:
+            raise ValueError(f"is more than CHUTES_MAX_UPSTREAM_CONNECTIONS ({connections})")
         return value
 
     @field_validator("log_level", mode="before")

@@ -3,6 +3,8 @@ loopback ports for the tests that need them.
 
 CI installs the packages (`.ci/run`) and sets CHUTES_MCP_REQUIRE_SYSTEM_SERVERS=1, so a missing one
 fails there; on a developer's machine without them, those tests are skipped and say what to install.
+The ramp benchmark (`benchmarks/ramp.py`) starts Redis and nginx with the same functions, without
+pytest, once it has found the binaries itself.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from sim_process import stop_process
 
 START_TIMEOUT_S = 10.0
@@ -27,6 +28,8 @@ def require(command: str, package: str) -> str:
     path = shutil.which(command)
     if path is None:
         message = f"{command} is not installed (Debian package {package}: apt-get install {package})"
+        import pytest  # here, not at the top: the benchmarks import this module without pytest
+
         if os.environ.get("CHUTES_MCP_REQUIRE_SYSTEM_SERVERS") == "1":
             pytest.fail(message)
         pytest.skip(message)
@@ -144,11 +147,16 @@ class LoadBalancer:
 
     url: str
     log: Path
+    pid: int
 
 
 @contextmanager
-def load_balancer(directory: Path, upstreams: list[str]) -> Iterator[LoadBalancer]:
-    """nginx in the foreground, one process, with a generated config: not the system's service."""
+def load_balancer(
+    directory: Path, upstreams: list[str], *, worker_connections: int = 1024, keepalive: int = 32
+) -> Iterator[LoadBalancer]:
+    """nginx in the foreground, one process, with a generated config: not the system's service.
+    `worker_connections` bounds client and upstream connections together; `keepalive` is the idle
+    connections to the replicas it keeps."""
     binary = require("nginx", "nginx")
     port = free_port()
     servers = "\n".join(f"        server {upstream} max_fails=0;" for upstream in upstreams)
@@ -163,13 +171,14 @@ master_process off;
 worker_processes 1;
 pid {directory / "nginx.pid"};
 error_log {directory / "error.log"} warn;
-events {{ worker_connections 1024; }}
+worker_rlimit_nofile {2 * worker_connections + 64};
+events {{ worker_connections {worker_connections}; }}
 http {{
     access_log {directory / "access.log"};
 {temp}
     upstream replicas {{
 {servers}
-        keepalive 32;
+        keepalive {keepalive};
     }}
     server {{
         listen 127.0.0.1:{port};
@@ -197,6 +206,6 @@ http {{
     )
     try:
         wait_for_port(port, process, "nginx")
-        yield LoadBalancer(f"http://127.0.0.1:{port}", directory / "access.log")
+        yield LoadBalancer(f"http://127.0.0.1:{port}", directory / "access.log", process.pid)
     finally:
         stop_process(process)

@@ -70,6 +70,18 @@ SETTINGS_CASES: dict[str, list[Case]] = {
     "max_retries": [setting("CHUTES_MAX_RETRIES", "99", "a whole number from 0 to 10")],
     "rate_limit_rpm": [setting("CHUTES_RATE_LIMIT_RPM", "0", "requests per minute above 0")],
     "rate_limit_burst": [setting("CHUTES_RATE_LIMIT_BURST", "0", "of 1 or more")],
+    "max_upstream_connections": [
+        setting("CHUTES_MAX_UPSTREAM_CONNECTIONS", "0", "from 1 to 65536"),
+        setting("CHUTES_MAX_UPSTREAM_CONNECTIONS", "lots", "a whole number of connections"),
+    ],
+    "max_upstream_keepalive": [
+        setting("CHUTES_MAX_UPSTREAM_KEEPALIVE", "-1", "from 0 to CHUTES_MAX_UPSTREAM_CONNECTIONS"),
+        Case(
+            ("call", "account"),
+            {"CHUTES_MAX_UPSTREAM_CONNECTIONS": "10", "CHUTES_MAX_UPSTREAM_KEEPALIVE": "20"},
+            ("CHUTES_MAX_UPSTREAM_KEEPALIVE", "is more than CHUTES_MAX_UPSTREAM_CONNECTIONS (10)"),
+        ),
+    ],
     "tee_only": [setting("CHUTES_TEE_ONLY", "maybe", "true or false")],
     "extra_headers": [
         setting("CHUTES_EXTRA_HEADERS", "X-Team", "each entry must be Name=value", "a JSON object"),

@@ -173,6 +173,7 @@ def _http_options(args: argparse.Namespace, settings: Settings) -> HttpOptions:
         auth=auth,
         auth_issuer=settings.management_base if auth == "chutes" else None,
         public_url=args.public_url or settings.mcp_public_url,
+        upstream_connections=settings.max_upstream_connections,
     )
     given = {
         name: value
@@ -351,8 +352,15 @@ async def _call(args: argparse.Namespace, arguments: dict[str, Any], output: Tex
     return 0
 
 
+def _event_loop(args: argparse.Namespace) -> dict[str, Any]:
+    """anyio's options for the server's event loop: uvloop's (libuv) over HTTP, where one process relays
+    hundreds of streams at once and asyncio's own loop spent about a third more CPU per call
+    (benchmarks/ramp.py); asyncio's over stdio, and where uvloop does not exist (Windows)."""
+    return {"use_uvloop": args.transport == "http" and sys.platform != "win32"}
+
+
 def _serve_until_closed(args: argparse.Namespace) -> int:
-    if anyio.run(_serve, args) == signal.SIGINT:
+    if anyio.run(_serve, args, backend_options=_event_loop(args)) == signal.SIGINT:
         # Stopped in order, its calls answered; still an interrupted command, as a shell counts it.
         sys.stderr.write("\nchutes-mcp: interrupted\n")
         return EXIT_INTERRUPTED

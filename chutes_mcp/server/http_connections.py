@@ -20,7 +20,8 @@ newcomer by closing the connection that has waited longest without a request und
 for requests past it is the ASGI layer's (`http_admission`), with a message a host can show. The cap
 and the listen backlog (asyncio accepts that many connections in one go, before any can be closed)
 fit within the open-file limit, raised to what they need where the hard limit allows, with
-`FD_RESERVE` descriptors kept for the upstream pool, the event loop and files. Accept failures that
+descriptors kept for the upstream pool (as many as it may open) and `FD_RESERVE` more for the event
+loop and files. Accept failures that
 remain are logged at most once per `LOG_INTERVAL_S`.
 """
 
@@ -41,8 +42,8 @@ from chutes_mcp.log import get_logger
 
 log = get_logger(__name__)
 
-# Descriptors kept for everything but client connections: the upstream pool (100 connections), the
-# listener, the event loop, logs and the catalog cache.
+# Descriptors kept for everything but client connections and the upstream pool: the listener, the event
+# loop, logs, the catalog cache and Redis.
 FD_RESERVE = 128
 # The listen backlog when descriptors are plentiful; asyncio also accepts up to this many at once.
 BACKLOG = 2048
@@ -246,8 +247,9 @@ def bounded_protocol(limits: ConnectionLimits) -> type[GuardedHttpProtocol]:
     return type("GuardedHttpProtocol", (GuardedHttpProtocol,), {"open_connections": OpenConnections(limits)})
 
 
-def connection_budget(max_connections: int) -> tuple[int, int]:
-    """How many connections to allow, and the listen backlog, within the open-file limit.
+def connection_budget(max_connections: int, upstream_connections: int) -> tuple[int, int]:
+    """How many connections to allow, and the listen backlog, within the open-file limit, beside the
+    `upstream_connections` the pool to Chutes may open.
 
     The soft limit is raised as far as they need, where the hard limit allows (as Go does at start);
     below that, a quarter of what is left goes to the backlog and the rest to connections.
@@ -257,7 +259,8 @@ def connection_budget(max_connections: int) -> tuple[int, int]:
     except ImportError:  # Windows: no such limit to fit in
         return max_connections, BACKLOG
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = max_connections + BACKLOG + FD_RESERVE
+    reserve = upstream_connections + FD_RESERVE
+    wanted = max_connections + BACKLOG + reserve
     if soft != resource.RLIM_INFINITY and soft < wanted:
         raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         if raised > soft:
@@ -268,7 +271,7 @@ def connection_budget(max_connections: int) -> tuple[int, int]:
                 pass  # kept as it was: the budget below fits in it
     if soft == resource.RLIM_INFINITY or soft >= wanted:
         return max_connections, BACKLOG
-    room = max(soft - FD_RESERVE, 2)
+    room = max(soft - reserve, 2)
     backlog = max(1, min(BACKLOG, room // 4))
     allowed = max(1, min(max_connections, room - backlog))
     if allowed < max_connections:

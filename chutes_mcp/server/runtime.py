@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from mcp.server.auth.provider import AccessToken
@@ -18,6 +18,7 @@ from chutes_mcp.chutes.catalog.aliases import ModelResolver
 from chutes_mcp.chutes.catalog.service import CatalogView, ModelCatalog
 from chutes_mcp.chutes.chat.failover import TextListener
 from chutes_mcp.chutes.chat.plan import ChatPlanner
+from chutes_mcp.chutes.chat.progress import ProgressBudget
 from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.embeddings.directory import EmbeddingDirectory, fetch_embedding_chutes
 from chutes_mcp.chutes.errors import AuthInvalidError
@@ -52,6 +53,8 @@ class Runtime:
     answer_listener: TextListener | None = None
     # Redis, where replicas share rate limits and breakers; None: all of it lives in this process.
     store: RedisStore | None = None
+    # The progress updates a second that every `chat` of the process shares.
+    progress: ProgressBudget = field(default_factory=ProgressBudget)
 
     def shared_state(self) -> dict[str, Any]:
         """Where the limits and breakers live, and whether Redis answers (as last seen, no round trip)."""

@@ -45,7 +45,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chutes_mcp.config import check_public_url, is_loopback_host
+from chutes_mcp.config import DEFAULT_UPSTREAM_CONNECTIONS, check_public_url, is_loopback_host
 from chutes_mcp.server.access_log import REQUEST_ID_HEADER, TOOL_CALL_SCOPE_KEY, access_log
 from chutes_mcp.server.call_routing import CallRouting
 from chutes_mcp.server.http_admission import Admission
@@ -99,6 +99,8 @@ class HttpOptions:
     public_url: str | None = None
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
+    # The pool to Chutes may open this many: descriptors kept for it beside the client connections.
+    upstream_connections: int = DEFAULT_UPSTREAM_CONNECTIONS
 
     def check(self) -> None:
         """Refuse, before binding, a setup that would expose the server without meaning to."""
@@ -369,7 +371,7 @@ async def serve_http(
         access_log.warning(
             "http.no_auth", host=options.host, detail="anyone who can reach this port can use it"
         )
-    max_connections, backlog = connection_budget(options.max_connections)
+    max_connections, backlog = connection_budget(options.max_connections, options.upstream_connections)
     sock = bind(options.host, options.port, backlog)
     try:
         options = replace(options, port=sock.getsockname()[1])

@@ -10,7 +10,7 @@ import pytest
 
 from chutes_mcp.chutes.chat.cost import TokenPrices
 from chutes_mcp.chutes.chat.failover import FAILOVER_CODES, quota_after, run_chat
-from chutes_mcp.chutes.chat.progress import ProgressThrottle, ProgressUpdate
+from chutes_mcp.chutes.chat.progress import ProgressBudget, ProgressThrottle, ProgressUpdate
 from chutes_mcp.chutes.chat.reasoning import clip_reasoning, is_empty_answer
 from chutes_mcp.chutes.chat.request import ChatRequest
 from chutes_mcp.chutes.errors import (
@@ -307,7 +307,7 @@ async def test_a_failure_with_progress_on_is_the_typed_error() -> None:
 
 def test_throttle() -> None:
     now = [0.0]
-    throttle = ProgressThrottle(0.25, clock=lambda: now[0])
+    throttle = ProgressThrottle(ProgressBudget(interval_s=0.25), clock=lambda: now[0])
     due = []
     for step in range(11):
         now[0] = step * 0.1
@@ -336,3 +336,32 @@ def test_is_empty_answer(text: str, tool_calls: tuple[ToolCall, ...], finish: st
 )
 def test_clip_reasoning(text: str, limit: int, kept: str, cut: int) -> None:
     assert clip_reasoning(text, limit) == (kept, cut)
+
+
+@pytest.mark.parametrize(
+    ("streams", "interval_s"), [(0, 0.25), (1, 0.25), (100, 0.25), (200, 0.5), (1000, 2.5)]
+)
+def test_progress_budget_widens_each_streams_interval_past_its_share(streams: int, interval_s: float) -> None:
+    budget = ProgressBudget(per_s=400, interval_s=0.25)
+    budget.streams = streams
+    assert budget.interval() == interval_s
+
+
+def test_throttle_follows_the_budget_as_streams_come_and_go() -> None:
+    now = [0.0]
+    budget = ProgressBudget(per_s=400, interval_s=0.25)
+    throttle = ProgressThrottle(budget, clock=lambda: now[0])
+    with budget.streaming():
+        budget.streams += 999  # a thousand streams in all: an update every 2.5 s each
+        assert throttle.due()
+        now[0] = 2.4
+        assert not throttle.due()
+        now[0] = 2.5
+        assert throttle.due()
+        budget.streams -= 999
+        assert budget.streams == 1
+        now[0] = 5.0
+        assert throttle.due()
+        now[0] = 5.25
+        assert throttle.due()
+    assert budget.streams == 0

@@ -21,6 +21,7 @@ from chutes_mcp.chutes.chat.chunks import ChatAccumulator
 from chutes_mcp.chutes.chat.cost import TokenPrices, cost_usd
 from chutes_mcp.chutes.chat.progress import (
     HEARTBEAT_S,
+    ProgressBudget,
     ProgressCallback,
     ProgressThrottle,
     ProgressUpdate,
@@ -124,13 +125,14 @@ class _ChatRun:
         deadline_s: float,
         on_progress: ProgressCallback | None,
         on_text: TextListener | None = None,
+        budget: ProgressBudget | None = None,
     ) -> None:
         self._client = client
         self._prices = prices
         self._deadline_s = deadline_s
         self._on_progress = on_progress
         self._on_text = on_text
-        self._throttle = ProgressThrottle()
+        self._throttle = ProgressThrottle(budget or ProgressBudget())
         self._started_at = time.monotonic()
         self._ends_at = anyio.current_time() + deadline_s
         self._first_token_at: float | None = None
@@ -177,7 +179,8 @@ class _ChatRun:
     async def heartbeat(self, on_progress: ProgressCallback, every_s: float) -> None:
         """Report every `every_s` that passes without a progress update, until cancelled."""
         while True:
-            await anyio.sleep(every_s / 5)
+            # Asleep until a heartbeat would be due: once per `every_s` at most, not a poll per stream.
+            await anyio.sleep(self._throttle.until_heartbeat_s(every_s))
             silent = self._throttle.heartbeat_due(every_s)
             if silent is not None:
                 value = self._throttle.value(self.tokens)
@@ -235,9 +238,12 @@ async def run_chat(
     on_text: TextListener | None = None,
     retry_without_thinking: bool = False,
     heartbeat_s: float = HEARTBEAT_S,
+    progress_budget: ProgressBudget | None = None,
 ) -> ChatOutcome:
-    """Ask `models` in order (the `model` of `request` is replaced) until one answers."""
-    run = _ChatRun(client, prices, deadline_s, on_progress, on_text)
+    """Ask `models` in order (the `model` of `request` is replaced) until one answers. `progress_budget`
+    is shared by the calls of a process (by default each call has one of its own)."""
+    budget = progress_budget or ProgressBudget()
+    run = _ChatRun(client, prices, deadline_s, on_progress, on_text, budget)
     if on_progress is None:
         return await _attempts(run, request, models, deadline_s, retry_without_thinking)
     # Only a caller that listens to progress pays for the heartbeat's task group. The call's own
@@ -245,14 +251,15 @@ async def run_chat(
     # ExceptionGroup instead of as the typed error it is.
     outcome: ChatOutcome | None = None
     failure: Exception | None = None
-    async with anyio.create_task_group() as heartbeat:
-        heartbeat.start_soon(run.heartbeat, on_progress, heartbeat_s)
-        try:
-            outcome = await _attempts(run, request, models, deadline_s, retry_without_thinking)
-        except Exception as exc:
-            failure = exc
-        finally:
-            heartbeat.cancel_scope.cancel()
+    with budget.streaming():
+        async with anyio.create_task_group() as heartbeat:
+            heartbeat.start_soon(run.heartbeat, on_progress, heartbeat_s)
+            try:
+                outcome = await _attempts(run, request, models, deadline_s, retry_without_thinking)
+            except Exception as exc:
+                failure = exc
+            finally:
+                heartbeat.cancel_scope.cancel()
     if failure is not None:
         raise failure
     assert outcome is not None

@@ -44,7 +44,11 @@ def build_http_client(
         timeout=httpx2.Timeout(
             settings.timeout_s, connect=_CONNECT_TIMEOUT_S, write=_WRITE_TIMEOUT_S, pool=settings.timeout_s
         ),
-        limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=60.0),
+        limits=httpx2.Limits(
+            max_connections=settings.max_upstream_connections,
+            max_keepalive_connections=settings.max_upstream_keepalive,
+            keepalive_expiry=60.0,
+        ),
         event_hooks={"request": [_guard_credentials]},
         transport=transport,
     )

@@ -454,6 +454,7 @@ async def chat(runtime: Runtime, args: ChatArgs, ctx: ToolContext) -> Reply[Chat
         on_progress=report,
         on_text=runtime.answer_listener,
         retry_without_thinking=args.retry_without_thinking,
+        progress_budget=runtime.progress,
     )
     answered = outcome.result.model
     info = planner.model_info(view, answered)
