@@ -55,6 +55,7 @@ from chutes_mcp.server.http_connections import (
     bounded_protocol,
     connection_budget,
 )
+from chutes_mcp.server.request_headers import RequestHeaders
 from chutes_mcp.server.running_calls import InProcessCalls, RunningCalls
 from chutes_mcp.server.shutdown import CLOSING_S, Shutdown
 from chutes_mcp.server.sign_in import ChutesSignIn
@@ -329,12 +330,14 @@ def _http_app(
         sign_in = ChutesSignIn(
             resource_url=options.resource_url, issuer=options.auth_issuer, path=options.path
         )
-    sdk_app = server_for(options, sign_in).streamable_http_app(
-        streamable_http_path=options.path,
-        stateless_http=True,
-        transport_security=transport_security(options),
-        max_request_body_size=options.max_body_bytes,
-        host=options.host,
+    sdk_app = RequestHeaders(
+        server_for(options, sign_in).streamable_http_app(
+            streamable_http_path=options.path,
+            stateless_http=True,
+            transport_security=transport_security(options),
+            max_request_body_size=options.max_body_bytes,
+            host=options.host,
+        )
     )
     routed = CallRouting(sdk_app, path=options.path, calls=calls, max_body_bytes=options.max_body_bytes)
     admission = Admission(
