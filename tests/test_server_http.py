@@ -293,15 +293,20 @@ async def test_access_logs_are_json_with_ids_tool_model_cost_and_no_secret(
             server.url, "auto", {"Authorization": f"Bearer {TOKEN}", "X-Request-Id": "trace-42"}
         ) as client:
             result = await client.call_tool("chat", {"prompt": "hello"})
-        # The request's own line is written once its response has gone out: wait for it to arrive.
+            details = await client.call_tool("get_model", {"model": "chutes-default"})
+        # The request's own line is written once its response has gone out: wait for them to arrive.
         with anyio.move_on_after(10):
-            while '"http.request"' not in "".join(server.log_lines):  # noqa: ASYNC110 (another process's pipe)
+            while "".join(server.log_lines).count('"http.request"') < 2:  # noqa: ASYNC110 (another process's pipe)
                 await anyio.sleep(0.05)
         lines = list(server.log_lines)
     assert not result.is_error
+    assert not details.is_error
     records = [json.loads(line) for line in lines if line.startswith("{")]
     # One line for the request, the tool call's fields included.
     (line,) = [r for r in records if r.get("tool") == "chat"]
+    # The model named by its id, also where the result describes it whole.
+    (described,) = [r for r in records if r.get("tool") == "get_model"]
+    assert described["model"] == "zai-org/GLM-4.7-TEE"
     assert (line["event"], line["request_id"]) == ("http.request", "trace-42")
     assert (line["method"], line["path"], line["status"]) == ("POST", "/mcp", 200)
     assert (line["tool"], line["outcome"], line["model"]) == ("chat", "ok", "zai-org/GLM-4.7-TEE")
