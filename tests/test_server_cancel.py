@@ -253,6 +253,28 @@ async def test_dropping_the_request_closes_the_upstream_stream(
     assert received.startswith(b"HTTP/1.1 200")
 
 
+async def test_a_call_dropped_before_its_answer_began_is_logged_as_the_clients_doing(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    """A 2026-07-28 client that asked for no progress hears nothing before the answer, and cancels by
+    closing the request: nothing went out, so the access log has no status the server sent. It writes
+    nginx's 499 (client closed request), not a 500 that would count as a server error."""
+    slow_streams(sim)
+    with http_server(sim, tmp_path, CHUTES_LOG_FORMAT="json") as server:
+        async with (
+            httpx2.AsyncClient(timeout=30, headers={"x-request-id": "dropped-early"}) as http,
+            Client(streamable_http_client(server.url, http_client=http)) as client,
+        ):
+            with anyio.move_on_after(1):
+                await client.call_tool("chat", CHAT["arguments"])
+            await upstream_closed_early(sim, time.monotonic())
+            with anyio.fail_after(10):
+                while '"outcome"' not in "".join(server.log_lines):  # noqa: ASYNC110 (another process's pipe)
+                    await anyio.sleep(0.05)
+    (line,) = [json.loads(line) for line in server.log_lines if '"outcome"' in line]
+    assert (line["request_id"], line["status"], line["outcome"]) == ("dropped-early", 499, "disconnected")
+
+
 async def test_get_opens_no_stream(sim: SimProcess, tmp_path: Path) -> None:
     with http_server(sim, tmp_path) as server:
         async with (
