@@ -26,7 +26,7 @@ import httpx2
 import pytest
 from anyio.abc import Process
 from http_support import HttpServer, http_server
-from jsonrpc_support import MCP_HEADERS, cancelled, initialize, notification, request
+from jsonrpc_support import cancelled, handshake, initialize, notification, request
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import TextResourceContents
@@ -133,19 +133,6 @@ async def test_a_call_cancelled_in_the_rate_limiters_line_holds_nothing(
 
 
 # -- raw JSON-RPC over HTTP: the 2025 eras, as any client speaks them --------------------------------
-
-
-@asynccontextmanager
-async def handshake(http: httpx2.AsyncClient, url: str, version: str) -> AsyncIterator[dict[str, str]]:
-    """Initialize as a 2025-era client; yields the headers every later request carries."""
-    answer = await http.post(url, json=initialize(version), headers=MCP_HEADERS)
-    assert answer.status_code == 200, answer.text
-    session_id = answer.headers.get("mcp-session-id")
-    assert session_id, "a 2025-era client gets a session id to send back"
-    headers = {**MCP_HEADERS, "mcp-protocol-version": version, "mcp-session-id": session_id}
-    initialized = await http.post(url, json=notification("notifications/initialized"), headers=headers)
-    assert initialized.status_code == 202
-    yield headers
 
 
 async def sse_messages(lines: AsyncIterator[str], until: str | None = None) -> list[dict[str, Any]]:
