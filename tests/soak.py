@@ -29,6 +29,7 @@ import itertools
 import json
 import math
 import random
+import re
 import sys
 import tempfile
 import time
@@ -426,6 +427,9 @@ class Report:
     faults_served: dict[str, int] = field(default_factory=dict)
     streams: dict[str, int] = field(default_factory=dict)
     server_log_errors: list[str] = field(default_factory=list)
+    server_warnings: Counter[str] = field(default_factory=Counter)
+    """The server's warnings and errors by event: the expected ones (a catalog refresh that met a
+    fault) as much as any other."""
 
     def problems(self) -> list[str]:
         """What breaks the soak's invariants; empty when it passed."""
@@ -494,7 +498,12 @@ class Report:
         )
         lines.append("faults served: " + _counts(Counter(self.faults_served)))
         lines.append("upstream streams: " + json.dumps(self.streams))
+        lines.append("server warnings and errors: " + (_counts(self.server_warnings) or "none"))
         return "\n".join(lines)
+
+
+# A console log line's level and event: `2026-... [warning  ] catalog_refresh_failed ...`.
+_WARNING = re.compile(r"\[(warning|error|critical)\s*\] (\S+)")
 
 
 def _counts(counter: Counter[str]) -> str:
@@ -577,6 +586,9 @@ async def run(sim: SimProcess, server: HttpServer, plan: Plan) -> Report:
     report.server_log_errors = [
         line.strip() for line in server.log_lines if "internal_error" in line or "Traceback" in line
     ]
+    for line in server.log_lines:
+        if found := _WARNING.search(line):
+            report.server_warnings[found.group(2)] += 1
     return report
 
 
