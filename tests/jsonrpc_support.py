@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
+
+import httpx2
 
 # What a streamable HTTP POST carries (plus `mcp-protocol-version` after the handshake).
 MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
@@ -32,3 +36,17 @@ def initialize(version: str = "2025-11-25", request_id: int = 1) -> dict[str, An
 
 def cancelled(request_id: int | str) -> dict[str, Any]:
     return notification("notifications/cancelled", {"requestId": request_id, "reason": "user"})
+
+
+@asynccontextmanager
+async def handshake(http: httpx2.AsyncClient, url: str, version: str) -> AsyncIterator[dict[str, str]]:
+    """Initialize over streamable HTTP as a 2025-era client; yields the headers every later request
+    carries."""
+    answer = await http.post(url, json=initialize(version), headers=MCP_HEADERS)
+    assert answer.status_code == 200, answer.text
+    session_id = answer.headers.get("mcp-session-id")
+    assert session_id, "a 2025-era client gets a session id to send back"
+    headers = {**MCP_HEADERS, "mcp-protocol-version": version, "mcp-session-id": session_id}
+    initialized = await http.post(url, json=INITIALIZED, headers=headers)
+    assert initialized.status_code == 202
+    yield headers

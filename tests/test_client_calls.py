@@ -16,7 +16,13 @@ from sim_process import SimProcess
 from chutes_mcp.chutes.chat.chunks import ChatAccumulator
 from chutes_mcp.chutes.chat.request import ChatRequest
 from chutes_mcp.chutes.client import ChutesClient
-from chutes_mcp.chutes.errors import ChutesError, ChutesTimeoutError, ModelUnavailableError
+from chutes_mcp.chutes.errors import (
+    ChutesError,
+    ChutesTimeoutError,
+    ModelUnavailableError,
+    QuotaExhaustedError,
+)
+from chutes_mcp.chutes.resilience.breaker import BreakerRegistry
 from chutes_mcp.chutes.types import ChatEvent, Done, TextDelta, UsageEvent
 
 pytestmark = pytest.mark.anyio
@@ -192,6 +198,38 @@ async def test_breaker_opens_after_repeated_failures_and_its_state_is_readable(
     assert caught.value.retry_after_s is not None
     assert states[MODEL].state == "open"
     assert states[MODEL].consecutive_failures == 5
+
+
+@pytest.mark.parametrize("ending", ["402", "cancelled"])
+async def test_a_trial_call_that_ends_without_a_verdict_hands_the_trial_on(
+    sim: SimProcess, tmp_path: Path, ending: str
+) -> None:
+    """A half-open breaker lets one trial call through. One that ends saying nothing of the model's
+    health (cancelled, or refused for the account's quota) must not hold the trial through a whole
+    cooldown, while everyone else is told "retry in 2 s"."""
+
+    def next_chat(fault: str) -> None:
+        httpx2.post(f"{sim.url}/_sim/scenario", json={"faults": [fault], "route": "chat"}).raise_for_status()
+
+    async with ChutesClient(sim_settings(sim, tmp_path, max_retries=0)) as client:
+        # One failure opens the breaker for a second; a trial left unreported would hold it a second more.
+        client.breakers = BreakerRegistry(threshold=1, cooldown_s=1.0)
+        next_chat("503")
+        with pytest.raises(ModelUnavailableError):
+            await client.chat(hello())
+        await anyio.sleep(1.0)
+        if ending == "402":
+            next_chat("402")
+            with pytest.raises(QuotaExhaustedError):
+                await client.chat(hello())
+        else:
+            next_chat("slow-first-byte:5000")
+            with anyio.move_on_after(0.2):
+                await client.chat(hello())
+        answer = await client.chat(hello())  # the trial now: it goes, and closes the breaker
+        (state,) = await client.breaker_states()
+    assert answer.text
+    assert (state.state, state.consecutive_failures) == ("closed", 0)
 
 
 async def test_models_list_falls_back_to_no_token_after_a_401(sim: SimProcess, tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ import httpx2
 import pytest
 from anyio.abc import Process
 from http_support import HttpServer, http_server
-from jsonrpc_support import MCP_HEADERS, cancelled, initialize, notification, request
+from jsonrpc_support import cancelled, handshake, initialize, notification, request
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import TextResourceContents
@@ -135,19 +135,6 @@ async def test_a_call_cancelled_in_the_rate_limiters_line_holds_nothing(
 # -- raw JSON-RPC over HTTP: the 2025 eras, as any client speaks them --------------------------------
 
 
-@asynccontextmanager
-async def handshake(http: httpx2.AsyncClient, url: str, version: str) -> AsyncIterator[dict[str, str]]:
-    """Initialize as a 2025-era client; yields the headers every later request carries."""
-    answer = await http.post(url, json=initialize(version), headers=MCP_HEADERS)
-    assert answer.status_code == 200, answer.text
-    session_id = answer.headers.get("mcp-session-id")
-    assert session_id, "a 2025-era client gets a session id to send back"
-    headers = {**MCP_HEADERS, "mcp-protocol-version": version, "mcp-session-id": session_id}
-    initialized = await http.post(url, json=notification("notifications/initialized"), headers=headers)
-    assert initialized.status_code == 202
-    yield headers
-
-
 async def sse_messages(lines: AsyncIterator[str], until: str | None = None) -> list[dict[str, Any]]:
     """The JSON-RPC messages of an SSE response, to its end or up to the first of method `until`."""
     messages = []
@@ -251,6 +238,28 @@ async def test_dropping_the_request_closes_the_upstream_stream(
             dropped_at = time.monotonic()
             await upstream_closed_early(sim, dropped_at)
     assert received.startswith(b"HTTP/1.1 200")
+
+
+async def test_a_call_dropped_before_its_answer_began_is_logged_as_the_clients_doing(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    """A 2026-07-28 client that asked for no progress hears nothing before the answer, and cancels by
+    closing the request: nothing went out, so the access log has no status the server sent. It writes
+    nginx's 499 (client closed request), not a 500 that would count as a server error."""
+    slow_streams(sim)
+    with http_server(sim, tmp_path, CHUTES_LOG_FORMAT="json") as server:
+        async with (
+            httpx2.AsyncClient(timeout=30, headers={"x-request-id": "dropped-early"}) as http,
+            Client(streamable_http_client(server.url, http_client=http)) as client,
+        ):
+            with anyio.move_on_after(1):
+                await client.call_tool("chat", CHAT["arguments"])
+            await upstream_closed_early(sim, time.monotonic())
+            with anyio.fail_after(10):
+                while '"outcome"' not in "".join(server.log_lines):  # noqa: ASYNC110 (another process's pipe)
+                    await anyio.sleep(0.05)
+    (line,) = [json.loads(line) for line in server.log_lines if '"outcome"' in line]
+    assert (line["request_id"], line["status"], line["outcome"]) == ("dropped-early", 499, "disconnected")
 
 
 async def test_get_opens_no_stream(sim: SimProcess, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import anyio
 import httpx2
 import pytest
+from hosted_support import sim_handle, status_of
 from http_support import HttpServer, http_server
 from jsonrpc_support import MCP_HEADERS, initialize
 from mcp import Client
@@ -167,18 +168,13 @@ async def test_bearer_token_from_the_environment(
     assert not result.is_error
 
 
-def _handle(key: str) -> str:
-    """The simulator's name for a credential in its stats: `key:` and the first 12 hex of the key id."""
-    return "key:" + key.removeprefix("cpk_")[:12]
-
-
 @pytest.mark.anyio
 async def test_bring_your_own_key_isolates_tenants(sim: SimProcess, tmp_path: Path) -> None:
     key_a, key_b = demo_api_key("tenant-a"), demo_api_key("tenant-b")
     # One request every 10 s per tenant, burst 1: a tenant that spends its slot waits ~10 s for the next.
     env = {"CHUTES_RATE_LIMIT_RPM": "6", "CHUTES_RATE_LIMIT_BURST": "1", "CHUTES_MAX_RETRIES": "0"}
     httpx2.post(
-        f"{sim.url}/_sim/scenario", json={"faults": ["429"] * 5, "route": "chat", "caller": _handle(key_a)}
+        f"{sim.url}/_sim/scenario", json={"faults": ["429"] * 5, "route": "chat", "caller": sim_handle(key_a)}
     ).raise_for_status()
     with http_server(sim, tmp_path, "--key-source", "request", "--auth-token", TOKEN, **env) as server:
         tenant_a = {"Authorization": f"Bearer {TOKEN}", "X-Chutes-Api-Key": key_a}
@@ -207,8 +203,44 @@ async def test_bring_your_own_key_isolates_tenants(sim: SimProcess, tmp_path: Pa
     assert len(answer.structured_content["attempts"]) == 1
     assert error_of(missing)["code"] == "auth_invalid"
     by_user = sim.stats()["requests_by_user"]
-    assert by_user[_handle(key_b)] == 1
-    assert by_user[_handle(key_a)] == 1  # A's second call never left A's limiter
+    assert by_user[sim_handle(key_b)] == 1
+    assert by_user[sim_handle(key_a)] == 1  # A's second call never left A's limiter
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ERAS)
+async def test_each_tenant_reads_its_own_limiter_and_breakers_in_the_status(
+    sim: SimProcess, tmp_path: Path, mode: Literal["auto", "legacy"]
+) -> None:
+    key_a, key_b = demo_api_key("tenant-a"), demo_api_key("tenant-b")
+    model = "unsloth/Mistral-Nemo-Instruct-2407"
+    httpx2.post(
+        f"{sim.url}/_sim/scenario", json={"faults": ["503"], "route": "chat", "caller": sim_handle(key_a)}
+    ).raise_for_status()
+    with http_server(
+        sim, tmp_path, "--key-source", "request", "--auth-token", TOKEN, CHUTES_MAX_RETRIES="0"
+    ) as server:
+        tenant_a = {"Authorization": f"Bearer {TOKEN}", "X-Chutes-Api-Key": key_a}
+        tenant_b = {"Authorization": f"Bearer {TOKEN}", "X-Chutes-Api-Key": key_b}
+        async with (
+            http_client(server.url, mode, tenant_a) as a,
+            http_client(server.url, mode, tenant_b) as b,
+            http_client(server.url, mode, {"Authorization": f"Bearer {TOKEN}"}) as nobody,
+        ):
+            failed = await a.call_tool("chat", {"prompt": "hello", "model": model, "timeout_s": 10})
+            await a.call_tool("account", {})
+            await b.call_tool("account", {})
+            seen_by_a, seen_by_b, seen_by_nobody = [await status_of(c) for c in (a, b, nobody)]
+    assert error_of(failed)["code"] == "model_unavailable"
+    sent = sim.stats()["callers"]
+    # Whose calls went through which limiter: every slot a tenant took is a request Chutes saw from it.
+    assert seen_by_a["limiter"]["acquired"] == sent[sim_handle(key_a)]["requests"] >= 2
+    assert seen_by_b["limiter"]["acquired"] == sent[sim_handle(key_b)]["requests"] >= 1
+    assert [(x["model"], x["consecutive_failures"]) for x in seen_by_a["breakers"]] == [(model, 1)]
+    assert seen_by_b["breakers"] == []
+    # A request that names no tenant has no limiter or breakers of its own to show.
+    assert (seen_by_nobody["limiter"], seen_by_nobody["breakers"]) == (None, [])
+    assert seen_by_nobody["catalog"]["models"] == seen_by_a["catalog"]["models"] == 61
 
 
 class _Alternating(httpx2.AsyncBaseTransport):
@@ -261,15 +293,20 @@ async def test_access_logs_are_json_with_ids_tool_model_cost_and_no_secret(
             server.url, "auto", {"Authorization": f"Bearer {TOKEN}", "X-Request-Id": "trace-42"}
         ) as client:
             result = await client.call_tool("chat", {"prompt": "hello"})
-        # The request's own line is written once its response has gone out: wait for it to arrive.
+            details = await client.call_tool("get_model", {"model": "chutes-default"})
+        # The request's own line is written once its response has gone out: wait for them to arrive.
         with anyio.move_on_after(10):
-            while '"http.request"' not in "".join(server.log_lines):  # noqa: ASYNC110 (another process's pipe)
+            while "".join(server.log_lines).count('"http.request"') < 2:  # noqa: ASYNC110 (another process's pipe)
                 await anyio.sleep(0.05)
         lines = list(server.log_lines)
     assert not result.is_error
+    assert not details.is_error
     records = [json.loads(line) for line in lines if line.startswith("{")]
     # One line for the request, the tool call's fields included.
     (line,) = [r for r in records if r.get("tool") == "chat"]
+    # The model named by its id, also where the result describes it whole.
+    (described,) = [r for r in records if r.get("tool") == "get_model"]
+    assert described["model"] == "zai-org/GLM-4.7-TEE"
     assert (line["event"], line["request_id"]) == ("http.request", "trace-42")
     assert (line["method"], line["path"], line["status"]) == ("POST", "/mcp", 200)
     assert (line["tool"], line["outcome"], line["model"]) == ("chat", "ok", "zai-org/GLM-4.7-TEE")

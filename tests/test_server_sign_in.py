@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import anyio
 import httpx2
 import pytest
+from hosted_support import status_of
 from http_support import HttpServer, http_server
 from jsonrpc_support import MCP_HEADERS, initialize
 from mcp import Client
@@ -225,10 +226,16 @@ async def test_each_user_has_one_limiter_whatever_token_they_hold(sim: SimProces
                 tasks.start_soon(alice_with_her_new_token)  # waits in Alice's limiter
                 answer = await other.call_tool("chat", {"prompt": "hello"})
                 assert not second_done.is_set()  # Bob was served while Alice still waited
+                # Alice's status shows her own limiter, her second call in its line; Bob's, his.
+                with anyio.fail_after(10):
+                    while (await status_of(first))["limiter"]["waiting"] != 1:  # noqa: ASYNC110 (the server's state)
+                        await anyio.sleep(0.05)
+                bobs = (await status_of(other))["limiter"]
                 tasks.cancel_scope.cancel()
     assert not answer.is_error
     by_user = sim.stats()["requests_by_user"]
     assert (by_user["oauth:alice"], by_user["oauth:bob"]) == (1, 1)
+    assert (bobs["waiting"], bobs["acquired"]) == (0, sim.stats()["callers"]["oauth:bob"]["requests"])
 
 
 def test_a_token_without_chutes_invoke_gets_403_insufficient_scope(sim: SimProcess, tmp_path: Path) -> None:

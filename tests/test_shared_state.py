@@ -22,6 +22,8 @@ from mcp.client.streamable_http import streamable_http_client
 from sim_process import SimProcess
 from system_servers import RedisServer, free_port, redis_server
 
+from chutes_mcp.chutes.errors import BreakerOpenError
+from chutes_mcp.chutes.resilience.breaker import BreakerRegistry
 from chutes_mcp.config import ConfigError, load_settings
 from chutes_mcp.shared.cache import open_cache
 from chutes_mcp.shared.redis_store import RedisStore, StoreUnavailableError
@@ -81,6 +83,26 @@ async def test_the_cache_is_shared_expires_and_forgets(redis: RedisServer) -> No
         await two.aclose()
     assert keys == []
     assert not any("cak_" in key for key in keys)
+
+
+@pytest.mark.anyio
+async def test_a_trial_released_on_one_replica_is_free_on_the_other(redis: RedisServer) -> None:
+    one, two = store_at(redis.url), store_at(redis.url)
+    try:
+        here, there = (
+            BreakerRegistry(threshold=1, cooldown_s=0.2, store=store, identity=KEY).get("m")
+            for store in (one, two)
+        )
+        await here.record_failure()  # open for everyone
+        await anyio.sleep(0.25)
+        assert await here.before_call() is True  # the one trial, taken here
+        with pytest.raises(BreakerOpenError, match="one trial call is testing it now"):
+            await there.before_call()
+        await here.release_trial()  # it ended without a verdict
+        assert await there.before_call() is True
+    finally:
+        await one.aclose()
+        await two.aclose()
 
 
 @pytest.mark.anyio

@@ -36,7 +36,7 @@ from chutes_mcp.chutes.errors import (
 from chutes_mcp.chutes.http.error_bodies import error_from_response, error_from_stream_line
 from chutes_mcp.chutes.http.pool import InsecureCredentialError, build_http_client
 from chutes_mcp.chutes.http.sse import DoneMarker, MalformedStreamError, SSEDecoder, SSEItem
-from chutes_mcp.chutes.resilience.breaker import Breaker, BreakerRegistry, BreakerSnapshot
+from chutes_mcp.chutes.resilience.breaker import Breaker, BreakerCall, BreakerRegistry, BreakerSnapshot
 from chutes_mcp.chutes.resilience.limiter import LimiterState, RateLimiter
 from chutes_mcp.chutes.resilience.retry import RetryPolicy, with_retries
 from chutes_mcp.chutes.types import (
@@ -300,7 +300,7 @@ class ChutesClient:
         body: Any,
         headers: Mapping[str, str],
         stream: bool,
-        breaker: Breaker | None,
+        breaker: BreakerCall | None,
     ) -> httpx2.Response:
         # The breaker is asked by the limiter: while the request waits, and once its slot is taken.
         await self.limiter.acquire(breaker.before_call if breaker is not None else None)
@@ -336,7 +336,7 @@ class ChutesClient:
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
         authenticate: bool = True,
-        breaker: Breaker | None = None,
+        breaker: BreakerCall | None = None,
     ) -> httpx2.Response:
         """One attempt; a 401 on an OAuth token triggers one refresh and one resend."""
         headers = headers or {}
@@ -377,15 +377,24 @@ class ChutesClient:
         return {"X-TEE-Only": "true"} if tee_only or self.settings.tee_only else {}
 
     async def _guarded(self, breaker: Breaker | None, attempt: Any) -> Any:
-        """Tell the breaker how an attempt went; refusals of our own guards say nothing of the model."""
+        """Run `attempt(call)` (its `BreakerCall`, None without a breaker) and tell the breaker how it
+        went; refusals of our own guards, a cancel, and answers about the request rather than the model
+        say nothing of it."""
+        call = BreakerCall(breaker) if breaker is not None else None
         try:
-            value = await attempt()
+            value = await attempt(call)
         except ChutesError as exc:
-            if breaker is not None and exc.retryable and not exc.refused_here:
-                await breaker.record_failure()
+            if call is not None and exc.retryable and not exc.refused_here:
+                await call.breaker.record_failure()
+            elif call is not None:
+                await call.no_verdict()
             raise
-        if breaker is not None:
-            await breaker.record_success()
+        except BaseException:
+            if call is not None:
+                await call.no_verdict()
+            raise
+        if call is not None:
+            await call.breaker.record_success()
         return value
 
     async def _json_call(
@@ -402,9 +411,9 @@ class ChutesClient:
         breaker = self.breakers.get(model) if model else None
         headers = self._invocation_headers(tee_only) if model else {}
 
-        async def attempt() -> tuple[Any, Mapping[str, str]]:
+        async def attempt(call: BreakerCall | None) -> tuple[Any, Mapping[str, str]]:
             response = await self._send(
-                method, url, body=body, headers=headers, authenticate=authenticate, breaker=breaker
+                method, url, body=body, headers=headers, authenticate=authenticate, breaker=call
             )
             return await _json_body(response), response.headers
 
@@ -452,8 +461,8 @@ class ChutesClient:
         timeout_s = request.timeout_s or self.settings.timeout_s
         ends_at = anyio.current_time() + timeout_s
 
-        async def open_until_content() -> tuple[_LiveStream, list[ChatEvent]]:
-            response = await self._send("POST", url, body=body, headers=headers, stream=True, breaker=breaker)
+        async def open_until_content(call: BreakerCall | None) -> tuple[_LiveStream, list[ChatEvent]]:
+            response = await self._send("POST", url, body=body, headers=headers, stream=True, breaker=call)
             stream = _LiveStream(
                 response, request.model, ends_at=ends_at, timeout_s=timeout_s, enclosed=enclosed
             )

@@ -142,7 +142,9 @@ def _log_tool_call(
     if isinstance(result, dict):
         structured = result.get("structuredContent") or {}
         fields["outcome"] = "error" if result.get("isError") else "ok"
-        fields["model"] = structured.get("model_used") or structured.get("model")
+        model = structured.get("model_used") or structured.get("model")
+        # get_model's result describes the model whole: the line names it by its id.
+        fields["model"] = model.get("id") if isinstance(model, Mapping) else model
         fields["cost_usd"] = structured.get("cost_usd")
         if result.get("isError"):
             content = result.get("content") or [{}]

@@ -13,6 +13,7 @@ from chutes_mcp.chutes.catalog.browse import DEFAULT_COLUMNS, project
 from chutes_mcp.chutes.catalog.details import alias_table, model_details
 from chutes_mcp.chutes.catalog.filters import ModelFilter
 from chutes_mcp.chutes.catalog.service import eligible
+from chutes_mcp.chutes.client import ChutesClient
 from chutes_mcp.chutes.errors import ChutesError, ModelNotFoundError
 from chutes_mcp.server.runtime import CATALOG_WAIT_S, Runtime
 
@@ -79,7 +80,9 @@ async def aliases_document(runtime: Runtime) -> str:
     return _json({"source": view.source, "fetched_at": view.fetched_at, "aliases": entries})
 
 
-async def status_document(runtime: Runtime) -> str:
+async def status_document(runtime: Runtime, caller: ChutesClient | None) -> str:
+    """The server's state; the limiter and breakers are `caller`'s, the client the reader's calls go
+    through (none: the request names no credential of its own where the server wants one)."""
     view = await runtime.catalog_view()
     age_s = (datetime.now(UTC) - view.fetched_at).total_seconds()
     return _json(
@@ -96,8 +99,8 @@ async def status_document(runtime: Runtime) -> str:
                 "models": len(view.models),
                 "last_error": view.last_error,
             },
-            "breakers": await runtime.client.breaker_states(),
-            "limiter": runtime.client.limiter_state(),
+            "breakers": await caller.breaker_states() if caller is not None else [],
+            "limiter": caller.limiter_state() if caller is not None else None,
             "shared_state": runtime.shared_state(),
         }
     )

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import MCPServer
 
+from chutes_mcp.chutes.client import ChutesClient
+from chutes_mcp.chutes.errors import AuthInvalidError
 from chutes_mcp.server.catalog_documents import (
     aliases_document,
     catalog_document,
@@ -17,6 +20,7 @@ from chutes_mcp.server.catalog_documents import (
     model_document,
     status_document,
 )
+from chutes_mcp.server.request_headers import current_headers
 from chutes_mcp.server.runtime import Runtime
 
 MODELS_URI = "chutes://models"
@@ -29,6 +33,16 @@ MODEL_TEMPLATE = "chutes://models/{+model_id}"
 JSON = "application/json"
 
 Document = Callable[[Runtime], Awaitable[str]]
+
+
+def _callers_client(runtime: Runtime) -> ChutesClient | None:
+    """The client the reader's own calls would go through: the server's, or with bring-your-own-key
+    and sign-in the caller's (its own limiter and breakers); None when the request names no caller."""
+    try:
+        return runtime.for_request(current_headers(), get_access_token()).client
+    except AuthInvalidError:
+        return None
+
 
 # uri, name, title, description, document
 STATIC: tuple[tuple[str, str, str, str, Document], ...] = (
@@ -67,8 +81,9 @@ STATIC: tuple[tuple[str, str, str, str, Document], ...] = (
         STATUS_URI,
         "status",
         "Server status",
-        "Version, TEE-only mode, catalog source and age, circuit breakers and rate limiter.",
-        status_document,
+        "Version, TEE-only mode, catalog source and age, and the circuit breakers and rate limiter "
+        "your calls go through.",
+        lambda runtime: status_document(runtime, _callers_client(runtime)),
     ),
 )
 

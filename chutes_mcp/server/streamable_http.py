@@ -55,6 +55,7 @@ from chutes_mcp.server.http_connections import (
     bounded_protocol,
     connection_budget,
 )
+from chutes_mcp.server.request_headers import RequestHeaders
 from chutes_mcp.server.running_calls import InProcessCalls, RunningCalls
 from chutes_mcp.server.shutdown import CLOSING_S, Shutdown
 from chutes_mcp.server.sign_in import ChutesSignIn
@@ -72,6 +73,8 @@ DEFAULT_MAX_CONNECTIONS = 2048
 DEFAULT_HEADER_TIMEOUT_S = 10.0
 # Between the requests of a kept-alive connection.
 KEEP_ALIVE_S = 30
+# nginx's status for a request whose client closed the connection before the response began.
+CLIENT_CLOSED_REQUEST = 499
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 _LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
@@ -221,7 +224,14 @@ class AccessLog:
         if not given:
             scope["headers"] = [*scope["headers"], (REQUEST_ID_HEADER.encode(), request_id.encode())]
         started = time.perf_counter()
-        status = 500
+        status: int | None = None
+        client_left = False
+
+        async def receive_noting_disconnect() -> Message:
+            nonlocal client_left
+            message = await receive()
+            client_left = client_left or message["type"] == "http.disconnect"
+            return message
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -235,14 +245,20 @@ class AccessLog:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_noting_disconnect, send_with_id)
         finally:
+            if status is None and client_left:
+                # Nothing went out: the client left before the answer began (a 2026-era client that
+                # cancels closes its request). Not the server's failure, so not a 500.
+                status = CLIENT_CLOSED_REQUEST
+                tool_call["outcome"] = "disconnected"
             access_log.info(
                 "http.request",
                 request_id=request_id,
                 method=scope["method"],
                 path=scope["path"],
-                status=status,
+                # Without a response the app failed, and uvicorn answers 500.
+                status=500 if status is None else status,
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
                 **tool_call,
             )
@@ -331,12 +347,14 @@ def _http_app(
         sign_in = ChutesSignIn(
             resource_url=options.resource_url, issuer=options.auth_issuer, path=options.path
         )
-    sdk_app = server_for(options, sign_in).streamable_http_app(
-        streamable_http_path=options.path,
-        stateless_http=True,
-        transport_security=transport_security(options),
-        max_request_body_size=options.max_body_bytes,
-        host=options.host,
+    sdk_app = RequestHeaders(
+        server_for(options, sign_in).streamable_http_app(
+            streamable_http_path=options.path,
+            stateless_http=True,
+            transport_security=transport_security(options),
+            max_request_body_size=options.max_body_bytes,
+            host=options.host,
+        )
     )
     routed = CallRouting(sdk_app, path=options.path, calls=calls, max_body_bytes=options.max_body_bytes)
     admission = Admission(

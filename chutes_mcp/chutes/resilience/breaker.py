@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+import anyio
+
 from chutes_mcp.chutes.errors import BreakerOpenError
 from chutes_mcp.shared.redis_store import StoreUnavailableError
 
@@ -45,11 +47,15 @@ class BreakerSnapshot:
 class Breaker(Protocol):
     model: str
 
-    async def before_call(self, claim: bool = True) -> None:
+    async def before_call(self, claim: bool = True) -> bool:
         """Raise `model_unavailable` (`BreakerOpenError`) without touching the network while open.
 
         `claim`: the request goes now, and takes a half-open breaker's one trial; False only asks
-        (a request still waiting for its turn)."""
+        (a request still waiting for its turn). True when this request took the trial."""
+        ...
+
+    async def release_trial(self) -> None:
+        """The trial ended without a verdict on the model: the next request may be the trial."""
         ...
 
     async def record_success(self) -> None: ...
@@ -104,19 +110,22 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
 
-    async def before_call(self, claim: bool = True) -> None:
+    async def before_call(self, claim: bool = True) -> bool:
         state = self.state
         if state is BreakerState.CLOSED:
-            return
+            return False
         now = self._clock()
         if state is BreakerState.OPEN and self._opened_at is not None:
             raise _refusal(self.model, self._failures, self._cooldown_s - (now - self._opened_at))
-        # A trial that never reported back (cancelled) must not keep the breaker shut forever.
+        # A trial that never reported back must not keep the breaker shut forever.
         if self._trial_started_at is None or now - self._trial_started_at >= self._cooldown_s:
             if claim:
                 self._trial_started_at = now
-            return
+            return claim
         raise _refusal(self.model, self._failures, None)
+
+    async def release_trial(self) -> None:
+        self._trial_started_at = None
 
     async def record_success(self) -> None:
         self._failures = 0
@@ -191,16 +200,21 @@ class SharedBreaker:
         )
         return str(state), float(open_for), int(failures)
 
-    async def before_call(self, claim: bool = True) -> None:
+    async def before_call(self, claim: bool = True) -> bool:
         try:
             state, open_for, failures = await self._read(claim=claim)
         except StoreUnavailableError:
-            await self._local.before_call(claim)
-            return
+            return await self._local.before_call(claim)
         if state == "open":
             raise _refusal(self.model, failures, open_for)
         if state == "half_open":
             raise _refusal(self.model, failures, None)
+        return claim and state == "trial"
+
+    async def release_trial(self) -> None:
+        await self._local.release_trial()
+        with contextlib.suppress(StoreUnavailableError):
+            await self._store.run(lambda client: client.hdel(self._key, "trial_at"))
 
     async def record_success(self) -> None:
         await self._local.record_success()
@@ -222,6 +236,30 @@ class SharedBreaker:
             return await self._local.snapshot()
         shown = BreakerState.HALF_OPEN if state == "trial" else BreakerState(state)
         return BreakerSnapshot(self.model, shown, failures, open_for if state == "open" else 0.0)
+
+
+class BreakerCall:
+    """One request's turn at a breaker: asks it (as the rate limiter's check) and remembers whether the
+    request took a half-open breaker's one trial. A trial that ends with no verdict on the model (the
+    call cancelled, or an answer such as 402 or 426 that says nothing of its health) hands the trial on
+    at once, instead of refusing every other call for a whole cooldown while telling them to come back
+    in two seconds."""
+
+    def __init__(self, breaker: Breaker) -> None:
+        self.breaker = breaker
+        self._holds_trial = False
+
+    async def before_call(self, claim: bool = True) -> None:
+        if self._holds_trial:
+            return  # the trial's own second request (a resend after a refreshed token)
+        self._holds_trial = await self.breaker.before_call(claim)
+
+    async def no_verdict(self) -> None:
+        if self._holds_trial:
+            self._holds_trial = False
+            # Even for a cancelled caller: the trial is not the caller's to keep.
+            with anyio.CancelScope(shield=True):
+                await self.breaker.release_trial()
 
 
 class BreakerRegistry:
