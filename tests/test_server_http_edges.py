@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import resource
 import select
 import socket
@@ -142,6 +143,10 @@ def test_healthz_answers_beside_400_idle_sockets_on_256_descriptors(sim: SimProc
     assert any("http.connections_full" in line for line in logged), text[:3000]
     limited = next(line for line in server.log_lines if "http.connections_limited" in line)
     assert "open_file_limit=256" in limited
+    # What is left beside the reserve is shared with the upstream pool, not all given to it: a relayed
+    # call holds one connection on each side.
+    allowed = int(re.search(r"\bmax_connections=(\d+)", limited).group(1))  # type: ignore[union-attr]
+    assert 32 <= allowed < 128, limited
 
 
 def chats_upstream(sim: SimProcess, count: int) -> Callable[[], bool]:

@@ -20,9 +20,9 @@ newcomer by closing the connection that has waited longest without a request und
 for requests past it is the ASGI layer's (`http_admission`), with a message a host can show. The cap
 and the listen backlog (asyncio accepts that many connections in one go, before any can be closed)
 fit within the open-file limit, raised to what they need where the hard limit allows, with
-descriptors kept for the upstream pool (as many as it may open) and `FD_RESERVE` more for the event
-loop and files. Accept failures that
-remain are logged at most once per `LOG_INTERVAL_S`.
+descriptors kept for the upstream pool (as many as it may open; under a low limit, half of what is
+left) and `FD_RESERVE` more for the event loop and files. Accept failures that remain are logged at
+most once per `LOG_INTERVAL_S`.
 """
 
 from __future__ import annotations
@@ -259,8 +259,7 @@ def connection_budget(max_connections: int, upstream_connections: int) -> tuple[
     except ImportError:  # Windows: no such limit to fit in
         return max_connections, BACKLOG
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    reserve = upstream_connections + FD_RESERVE
-    wanted = max_connections + BACKLOG + reserve
+    wanted = max_connections + BACKLOG + upstream_connections + FD_RESERVE
     if soft != resource.RLIM_INFINITY and soft < wanted:
         raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         if raised > soft:
@@ -271,7 +270,10 @@ def connection_budget(max_connections: int, upstream_connections: int) -> tuple[
                 pass  # kept as it was: the budget below fits in it
     if soft == resource.RLIM_INFINITY or soft >= wanted:
         return max_connections, BACKLOG
-    room = max(soft - reserve, 2)
+    # Short of descriptors, a relayed call holds one client and one upstream connection: what is left
+    # beside the fixed reserve is shared half and half, never all kept back for a pool that size.
+    usable = soft - FD_RESERVE
+    room = max(usable - min(upstream_connections, usable // 2), 2)
     backlog = max(1, min(BACKLOG, room // 4))
     allowed = max(1, min(max_connections, room - backlog))
     if allowed < max_connections:
