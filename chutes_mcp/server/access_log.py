@@ -4,7 +4,6 @@ A tool call over HTTP is one request, so its line is the request's: the HTTP mid
 in the ASGI scope (`TOOL_CALL_SCOPE_KEY`) for the call's fields, and writes them with its own.
 """
 
-from collections.abc import Mapping
 from typing import Any
 
 from chutes_mcp.log import get_logger
@@ -20,10 +19,3 @@ def tool_call_fields(request: object) -> dict[str, Any] | None:
     scope = getattr(request, "scope", None)
     fields = scope.get(TOOL_CALL_SCOPE_KEY) if isinstance(scope, dict) else None
     return fields if isinstance(fields, dict) else None
-
-
-def request_headers(request: object) -> Mapping[str, str] | None:
-    """The headers of the HTTP request behind an MCP request (Starlette's are case-insensitive); None
-    over stdio, where there is none."""
-    headers = getattr(request, "headers", None)
-    return headers if isinstance(headers, Mapping) else None

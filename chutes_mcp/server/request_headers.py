@@ -18,6 +18,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 _headers: ContextVar[Mapping[str, str] | None] = ContextVar("chutes_mcp_request_headers", default=None)
 
 
+def headers_of(request: object) -> Mapping[str, str] | None:
+    """The headers of the HTTP request behind an MCP request, as the SDK hands it to a tool (Starlette's
+    are case-insensitive); None over stdio, where there is none."""
+    headers = getattr(request, "headers", None)
+    return headers if isinstance(headers, Mapping) else None
+
+
 def current_headers() -> Mapping[str, str] | None:
     """The headers of the HTTP request being served (case-insensitive); None over stdio."""
     return _headers.get()

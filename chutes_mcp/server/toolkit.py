@@ -25,7 +25,6 @@ from pydantic.config import JsonDict
 
 from chutes_mcp.chutes.errors import ChutesError
 from chutes_mcp.log import get_logger
-from chutes_mcp.server.access_log import request_headers
 from chutes_mcp.server.error_results import (
     INTERNAL_ERROR,
     INVALID_ARGUMENTS,
@@ -34,6 +33,7 @@ from chutes_mcp.server.error_results import (
     error_result,
     shutdown_result,
 )
+from chutes_mcp.server.request_headers import headers_of
 from chutes_mcp.server.result_size import ResultTooLargeError, bounded, too_large_result
 
 if TYPE_CHECKING:
@@ -295,7 +295,7 @@ def _tool_function(spec: ToolSpec[Any, Any], shutdown: Shutdown) -> Callable[...
             return _invalid(exc)
         try:
             runtime = ctx.request_context.lifespan_context
-            caller = runtime.for_request(request_headers(ctx.request_context.request), get_access_token())
+            caller = runtime.for_request(headers_of(ctx.request_context.request), get_access_token())
             with shutdown.call() as running:
                 reply = await spec.body(_listened(caller, running), args, ctx)
         except Exception as exc:
